@@ -1,0 +1,212 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/search"
+	"github.com/cpms-fhir/cpms/fhir/validate"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// Policy decides every access; nil means OpenPolicy.
+	Policy Policy
+	// Logger receives the engine's log; nil means slog.Default().
+	Logger *slog.Logger
+	// Validator checks resources on write; nil means a new one.
+	Validator *validate.Validator
+}
+
+// Engine carries out FHIR interactions over a Store.
+type Engine struct {
+	store     Store
+	policy    Policy
+	validator *validate.Validator
+	log       *slog.Logger
+}
+
+// New returns an Engine over store.
+func New(store Store, opts Options) (*Engine, error) {
+	e := &Engine{store: store, policy: opts.Policy, validator: opts.Validator, log: opts.Logger}
+	if e.policy == nil {
+		e.policy = OpenPolicy{}
+	}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	if e.validator == nil {
+		v, err := validate.New()
+		if err != nil {
+			return nil, err
+		}
+		e.validator = v
+	}
+	return e, nil
+}
+
+// Result is the outcome of a write.
+type Result struct {
+	// Resource is the version written, or the existing version a
+	// conditional create matched or an unchanged update left current.
+	Resource *fhir.Resource
+	// Created is set when the write created the resource.
+	Created bool
+	// Unchanged is set when nothing was written: a conditional create found
+	// its match, an update carried the current content, or a delete found
+	// the resource already deleted.
+	Unchanged bool
+}
+
+// CheckType returns an error of kind KindNotFound unless t is a resource
+// type of FHIR R4.
+func CheckType(t fhir.ResourceType) error {
+	if !validate.IsResourceType(t) {
+		return &fhir.Error{Kind: fhir.KindNotFound, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			Code: fhir.IssueNotSupported, Diagnostics: "unknown resource type " + string(t)}}}
+	}
+	return nil
+}
+
+// CheckID returns an error of kind KindInvalid unless id is a valid FHIR id.
+func CheckID(id fhir.ID) error {
+	if !id.Valid() {
+		return &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			Code: fhir.IssueValue, Diagnostics: "invalid resource id " + quoteShort(string(id)) +
+				": ids are 1 to 64 characters of A-Z, a-z, 0-9, '-' and '.'"}}}
+	}
+	return nil
+}
+
+func (e *Engine) allow(ctx context.Context, in Interaction, t fhir.ResourceType, id fhir.ID, r *fhir.Resource) error {
+	return e.policy.Allow(ctx, Access{Interaction: in, Type: t, ID: id, Resource: r})
+}
+
+// newID returns a server-assigned id: 16 characters of base32 from the
+// time in milliseconds and 32 random bits, so ids sort roughly by
+// creation and never repeat in practice (a collision fails the write's
+// version check and is retried with another id).
+func newID() fhir.ID {
+	var b [10]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	rand.Read(b[6:])
+	return fhir.ID(strings.ToLower(idEncoding.EncodeToString(b[:])))
+}
+
+// placeholderID stands in for an id not assigned yet when a resource is
+// validated before it is stored.
+const placeholderID = "new"
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+func quoteShort(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "..."
+	}
+	return `"` + s + `"`
+}
+
+func notFound(t fhir.ResourceType, id fhir.ID) *fhir.Error {
+	return &fhir.Error{Kind: fhir.KindNotFound, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+		Code: fhir.IssueNotFound, Diagnostics: "resource " + string(t) + "/" + string(id) + " is not known"}}}
+}
+
+func gone(r *fhir.Resource) *fhir.Error {
+	return &fhir.Error{Kind: fhir.KindGone, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+		Code: fhir.IssueDeleted, Diagnostics: "resource " + r.Ref() + " was deleted (version " + r.VersionID() + ")"}}}
+}
+
+func invalid(code fhir.IssueType, expr, format string, args ...any) *fhir.Error {
+	e := fhir.Errorf(fhir.KindInvalid, format, args...)
+	is := fhir.Issue{Severity: fhir.SeverityError, Code: code, Diagnostics: e.Message}
+	if expr != "" {
+		is.Expression = []string{expr}
+	}
+	e.Issues = []fhir.Issue{is}
+	return e
+}
+
+// prepare parses and validates body as the content of a resource of type t
+// to be stored with the given id ("": the body's own id, if it has one),
+// and extracts its search values.
+func (e *Engine) prepare(t fhir.ResourceType, id fhir.ID, body []byte) (*fhir.Prepared, *search.Index, error) {
+	p, err := fhir.Prepare(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if id == "" {
+		id = p.ID
+	}
+	rendered, err := e.check(t, id, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	idx, err := search.Extract(t, rendered)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, idx, nil
+}
+
+// check validates p as a resource of type t stored under id (a placeholder
+// if empty) and returns the rendered JSON it validated. The error lists
+// every issue found: JSON rule violations and validation issues together.
+func (e *Engine) check(t fhir.ResourceType, id fhir.ID, p *fhir.Prepared) ([]byte, error) {
+	if p.Type != t {
+		return nil, invalid(fhir.IssueInvalid, "resourceType",
+			"the resource is a %s, but the request is for %s", p.Type, t)
+	}
+	if id == "" {
+		id = placeholderID
+	}
+	// Validate what will be stored: the server's id and a meta, so that a
+	// client's malformed id or meta elements are caught too.
+	rendered := p.Render(id, 1, time.Now())
+	verr := e.validator.Validate(rendered)
+	if verr == nil && len(p.Issues) == 0 {
+		return rendered, nil
+	}
+	var fe *fhir.Error
+	if verr != nil && (!errors.As(verr, &fe) || fe.Kind == fhir.KindInternal) {
+		return nil, verr
+	}
+	out := &fhir.Error{Kind: fhir.KindInvalid, Issues: slices.Clone(p.Issues)}
+	if fe != nil {
+		out.Issues = append(out.Issues, fe.Issues...)
+		if len(p.Issues) == 0 {
+			out.Kind = fe.Kind
+		}
+	}
+	return nil, out
+}
+
+// Validate checks body as a resource of type t without storing it
+// ($validate). It returns the issues found; an empty list means valid.
+func (e *Engine) Validate(ctx context.Context, t fhir.ResourceType, body []byte) ([]fhir.Issue, error) {
+	if err := CheckType(t); err != nil {
+		return nil, err
+	}
+	if err := e.allow(ctx, InteractionValidate, t, "", nil); err != nil {
+		return nil, err
+	}
+	p, err := fhir.Prepare(body)
+	if err == nil {
+		_, err = e.check(t, p.ID, p)
+	}
+	if err == nil {
+		return nil, nil
+	}
+	var fe *fhir.Error
+	if errors.As(err, &fe) && len(fe.Issues) > 0 && fe.Kind != fhir.KindInternal {
+		return fe.Issues, nil
+	}
+	return nil, err
+}

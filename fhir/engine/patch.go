@@ -1,0 +1,145 @@
+package engine
+
+import (
+	"context"
+	"net/url"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+
+	"github.com/cpms-fhir/cpms/fhir"
+)
+
+// Patch applies a JSON Patch (RFC 6902) document to the current version of
+// t/id and stores the result as a new version, validated like any update.
+// A malformed patch is KindInvalid; a patch that cannot be applied (a
+// failed test, a missing path) or whose result is not a valid resource is
+// KindUnprocessable.
+func (e *Engine) Patch(ctx context.Context, t fhir.ResourceType, id fhir.ID, patch []byte, ifMatch int64) (*Result, error) {
+	if err := CheckType(t); err != nil {
+		return nil, err
+	}
+	if err := e.allow(ctx, InteractionPatch, t, id, nil); err != nil {
+		return nil, err
+	}
+	if !id.Valid() {
+		return nil, notFound(t, id)
+	}
+	ops, err := decodePatch(patch)
+	if err != nil {
+		return nil, err
+	}
+	return e.patch(ctx, t, id, ops, ifMatch)
+}
+
+// ConditionalPatch patches the one resource of type t matching criteria.
+// No match is KindNotFound, several KindPreconditionFailed.
+func (e *Engine) ConditionalPatch(ctx context.Context, t fhir.ResourceType, criteria url.Values, patch []byte, ifMatch int64) (*Result, error) {
+	if err := CheckType(t); err != nil {
+		return nil, err
+	}
+	q, err := parseConditional(t, criteria)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.allow(ctx, InteractionPatch, t, "", nil); err != nil {
+		return nil, err
+	}
+	ops, err := decodePatch(patch)
+	if err != nil {
+		return nil, err
+	}
+	found, err := e.store.Search(ctx, q, 2)
+	if err != nil {
+		return nil, err
+	}
+	switch len(found) {
+	case 0:
+		return nil, &fhir.Error{Kind: fhir.KindNotFound, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			Code: fhir.IssueNotFound, Diagnostics: "no " + string(t) + " matches the criteria of the conditional patch"}}}
+	case 1:
+		return e.patch(ctx, t, found[0].ID, ops, ifMatch)
+	}
+	return nil, &fhir.Error{Kind: fhir.KindPreconditionFailed, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+		Code: fhir.IssueMultipleMatch, Diagnostics: "the criteria of the conditional patch match more than one " + string(t)}}}
+}
+
+func decodePatch(patch []byte) (jsonpatch.Patch, error) {
+	ops, err := jsonpatch.DecodePatch(patch)
+	if err != nil {
+		return nil, &fhir.Error{Kind: fhir.KindInvalid, Err: err, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			Code: fhir.IssueStructure, Diagnostics: "the body is not a JSON Patch document (RFC 6902): " + err.Error()}}}
+	}
+	return ops, nil
+}
+
+// patch applies ops to the current version of t/id and writes the result,
+// provided no other write came in between; otherwise it starts again from
+// the newer version (unless the client named the version with If-Match).
+func (e *Engine) patch(ctx context.Context, t fhir.ResourceType, id fhir.ID, ops jsonpatch.Patch, ifMatch int64) (*Result, error) {
+	var err error
+	for range maxAttempts {
+		var cur *fhir.Resource
+		cur, err = e.store.Read(ctx, t, id)
+		if err != nil {
+			if fhir.IsKind(err, fhir.KindNotFound) {
+				return nil, notFound(t, id)
+			}
+			return nil, err
+		}
+		if cur.Deleted {
+			return nil, gone(cur)
+		}
+		if err := checkIfMatch(cur, ifMatch); err != nil {
+			return nil, err
+		}
+		patched, err := ops.Apply(cur.Body)
+		if err != nil {
+			return nil, &fhir.Error{Kind: fhir.KindUnprocessable, Err: err, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+				Code: fhir.IssueProcessing, Diagnostics: "the patch cannot be applied to " + cur.Ref() + ": " + err.Error()}}}
+		}
+		p, idx, err := e.prepare(t, id, patched)
+		if err != nil {
+			// The client sent a valid patch whose result is not a valid
+			// resource: the request is understood but cannot be processed.
+			if fe, ok := err.(*fhir.Error); ok && fe.Kind == fhir.KindInvalid {
+				fe.Kind = fhir.KindUnprocessable
+			}
+			return nil, err
+		}
+		if p.ID != id {
+			return nil, &fhir.Error{Kind: fhir.KindUnprocessable, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+				Code: fhir.IssueInvalid, Diagnostics: "a patch must not change or remove the id", Expression: []string{string(t) + ".id"}}}}
+		}
+		var res *Result
+		err = e.store.Write(ctx, func(tx Tx) error {
+			now, err := tx.Read(ctx, t, id)
+			if err != nil {
+				return err
+			}
+			if now.Version != cur.Version {
+				return fhir.Errorf(fhir.KindConflict, "%s changed while it was patched", cur.Ref())
+			}
+			if p.SameContent(now) {
+				res = &Result{Resource: now, Unchanged: true}
+				return nil
+			}
+			r := &fhir.Resource{Type: t, ID: id, Version: cur.Version + 1, Method: fhir.MethodPatch}
+			if err := e.put(ctx, tx, r, p, idx, InteractionPatch); err != nil {
+				return err
+			}
+			res = &Result{Resource: r}
+			return nil
+		})
+		if err == nil {
+			return res, nil
+		}
+		if !fhir.IsKind(err, fhir.KindConflict) {
+			return nil, err
+		}
+		if ifMatch != 0 {
+			return nil, &fhir.Error{Kind: fhir.KindPreconditionFailed, Err: err, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+				Code: fhir.IssueConflict, Diagnostics: cur.Ref() + " changed while it was patched"}}}
+		}
+	}
+	return nil, err
+}

@@ -1,0 +1,337 @@
+package engine
+
+import (
+	"context"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/search"
+)
+
+// maxAttempts bounds the retries of a write that lost a race (a version
+// conflict in a store without serialised transactions, or an id collision).
+const maxAttempts = 5
+
+// Create stores body as a new resource of type t with a server-assigned id
+// (an id in the body is ignored, as the specification requires). With
+// ifNoneExist, a search query string, it is a conditional create: one
+// match returns that resource unchanged, several fail with
+// KindPreconditionFailed.
+func (e *Engine) Create(ctx context.Context, t fhir.ResourceType, body []byte, ifNoneExist string) (*Result, error) {
+	if err := CheckType(t); err != nil {
+		return nil, err
+	}
+	if err := e.allow(ctx, InteractionCreate, t, "", nil); err != nil {
+		return nil, err
+	}
+	var cond *search.Query
+	if ifNoneExist != "" {
+		q, err := parseCriteria(t, ifNoneExist)
+		if err != nil {
+			return nil, err
+		}
+		cond = q
+	}
+	p, idx, err := e.prepare(t, placeholderID, body)
+	if err != nil {
+		return nil, err
+	}
+	var res *Result
+	for range maxAttempts {
+		id := newID()
+		err = e.store.Write(ctx, func(tx Tx) error {
+			res = nil
+			if cond != nil {
+				match, err := matchOne(ctx, tx, cond, "If-None-Exist")
+				if err != nil || match != nil {
+					if match != nil {
+						res = &Result{Resource: match, Unchanged: true}
+					}
+					return err
+				}
+			}
+			r := &fhir.Resource{Type: t, ID: id, Version: 1, Method: fhir.MethodPost}
+			if err := e.put(ctx, tx, r, p, idx, InteractionCreate); err != nil {
+				return err
+			}
+			res = &Result{Resource: r, Created: true}
+			return nil
+		})
+		if !fhir.IsKind(err, fhir.KindConflict) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if res.Unchanged {
+		if err := e.allow(ctx, InteractionRead, t, res.Resource.ID, res.Resource); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// Update stores body as the new current version of t/id, creating the
+// resource if it does not exist (update as create). ifMatch, when not 0,
+// is the version the client expects to replace. A body equal in content
+// to the current version writes nothing and returns it.
+func (e *Engine) Update(ctx context.Context, t fhir.ResourceType, id fhir.ID, body []byte, ifMatch int64) (*Result, error) {
+	if err := CheckType(t); err != nil {
+		return nil, err
+	}
+	if err := CheckID(id); err != nil {
+		return nil, err
+	}
+	if err := e.allow(ctx, InteractionUpdate, t, id, nil); err != nil {
+		return nil, err
+	}
+	p, idx, err := e.prepare(t, id, body)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkBodyID(p, id); err != nil {
+		return nil, err
+	}
+	var res *Result
+	err = e.retry(ctx, func(tx Tx) error {
+		var err error
+		res, err = e.update(ctx, tx, t, id, p, idx, ifMatch)
+		return err
+	})
+	return res, err
+}
+
+// ConditionalUpdate updates the one resource of type t matching criteria,
+// creates body when none matches, and fails with KindPreconditionFailed
+// when several do.
+func (e *Engine) ConditionalUpdate(ctx context.Context, t fhir.ResourceType, criteria url.Values, body []byte, ifMatch int64) (*Result, error) {
+	if err := CheckType(t); err != nil {
+		return nil, err
+	}
+	q, err := parseConditional(t, criteria)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.allow(ctx, InteractionUpdate, t, "", nil); err != nil {
+		return nil, err
+	}
+	p, idx, err := e.prepare(t, "", body)
+	if err != nil {
+		return nil, err
+	}
+	fresh := newID()
+	if p.ID != "" {
+		if err := CheckID(p.ID); err != nil {
+			return nil, err
+		}
+		fresh = p.ID
+	}
+	var res *Result
+	err = e.retry(ctx, func(tx Tx) error {
+		match, err := matchOne(ctx, tx, q, "the conditional update")
+		if err != nil {
+			return err
+		}
+		id := fresh
+		if match != nil {
+			if p.ID != "" && p.ID != match.ID {
+				return invalid(fhir.IssueInvalid, "id", "the resource's id %s is not the id of the resource the criteria match (%s)", p.ID, match.ID)
+			}
+			id = match.ID
+		}
+		res, err = e.update(ctx, tx, t, id, p, idx, ifMatch)
+		return err
+	})
+	return res, err
+}
+
+// update writes p as the next version of t/id inside tx.
+func (e *Engine) update(ctx context.Context, tx Tx, t fhir.ResourceType, id fhir.ID, p *fhir.Prepared, idx *search.Index, ifMatch int64) (*Result, error) {
+	cur, err := tx.Read(ctx, t, id)
+	if err != nil && !fhir.IsKind(err, fhir.KindNotFound) {
+		return nil, err
+	}
+	if err := checkIfMatch(cur, ifMatch); err != nil {
+		return nil, err
+	}
+	if cur != nil && p.SameContent(cur) {
+		return &Result{Resource: cur, Unchanged: true}, nil
+	}
+	r := &fhir.Resource{Type: t, ID: id, Version: 1, Method: fhir.MethodPut}
+	if cur != nil {
+		r.Version = cur.Version + 1
+	}
+	if err := e.put(ctx, tx, r, p, idx, InteractionUpdate); err != nil {
+		return nil, err
+	}
+	return &Result{Resource: r, Created: cur == nil || cur.Deleted}, nil
+}
+
+// put stamps r with the transaction's time, renders its body and stores it
+// after asking the policy.
+func (e *Engine) put(ctx context.Context, tx Tx, r *fhir.Resource, p *fhir.Prepared, idx *search.Index, in Interaction) error {
+	r.LastUpdated = tx.Now()
+	r.Body = p.Render(r.ID, r.Version, r.LastUpdated)
+	if err := e.allow(ctx, in, r.Type, r.ID, r); err != nil {
+		return err
+	}
+	return tx.Put(ctx, r, idx)
+}
+
+// Delete deletes t/id: the current version becomes a deletion. Deleting a
+// deleted resource changes nothing; an unknown resource is KindNotFound.
+func (e *Engine) Delete(ctx context.Context, t fhir.ResourceType, id fhir.ID, ifMatch int64) (*Result, error) {
+	if err := CheckType(t); err != nil {
+		return nil, err
+	}
+	if err := e.allow(ctx, InteractionDelete, t, id, nil); err != nil {
+		return nil, err
+	}
+	if !id.Valid() {
+		return nil, notFound(t, id)
+	}
+	var res *Result
+	err := e.retry(ctx, func(tx Tx) error {
+		cur, err := tx.Read(ctx, t, id)
+		if err != nil {
+			if fhir.IsKind(err, fhir.KindNotFound) {
+				return notFound(t, id)
+			}
+			return err
+		}
+		res, err = e.delete(ctx, tx, cur, ifMatch)
+		return err
+	})
+	return res, err
+}
+
+// ConditionalDelete deletes the one resource of type t matching criteria.
+// No match changes nothing; several matches fail with
+// KindPreconditionFailed.
+func (e *Engine) ConditionalDelete(ctx context.Context, t fhir.ResourceType, criteria url.Values) (*Result, error) {
+	if err := CheckType(t); err != nil {
+		return nil, err
+	}
+	q, err := parseConditional(t, criteria)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.allow(ctx, InteractionDelete, t, "", nil); err != nil {
+		return nil, err
+	}
+	var res *Result
+	err = e.retry(ctx, func(tx Tx) error {
+		match, err := matchOne(ctx, tx, q, "the conditional delete")
+		if err != nil || match == nil {
+			res = &Result{Unchanged: true}
+			return err
+		}
+		res, err = e.delete(ctx, tx, match, 0)
+		return err
+	})
+	return res, err
+}
+
+func (e *Engine) delete(ctx context.Context, tx Tx, cur *fhir.Resource, ifMatch int64) (*Result, error) {
+	if err := checkIfMatch(cur, ifMatch); err != nil {
+		return nil, err
+	}
+	if err := e.allow(ctx, InteractionDelete, cur.Type, cur.ID, cur); err != nil {
+		return nil, err
+	}
+	if cur.Deleted {
+		return &Result{Resource: cur, Unchanged: true}, nil
+	}
+	r := &fhir.Resource{Type: cur.Type, ID: cur.ID, Version: cur.Version + 1, Method: fhir.MethodDelete,
+		Deleted: true, LastUpdated: tx.Now()}
+	if err := tx.Put(ctx, r, nil); err != nil {
+		return nil, err
+	}
+	return &Result{Resource: r}, nil
+}
+
+// retry runs fn in a write transaction, again when it loses a race with
+// another writer.
+func (e *Engine) retry(ctx context.Context, fn func(tx Tx) error) error {
+	var err error
+	for range maxAttempts {
+		err = e.store.Write(ctx, fn)
+		if !fhir.IsKind(err, fhir.KindConflict) {
+			return err
+		}
+	}
+	return err
+}
+
+// checkIfMatch fails with KindPreconditionFailed unless ifMatch is 0 or
+// the current version of the resource.
+func checkIfMatch(cur *fhir.Resource, ifMatch int64) error {
+	if ifMatch == 0 {
+		return nil
+	}
+	if cur == nil {
+		return &fhir.Error{Kind: fhir.KindPreconditionFailed, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			Code: fhir.IssueConflict, Diagnostics: "If-Match names version " + strconv.FormatInt(ifMatch, 10) + " but the resource does not exist"}}}
+	}
+	if cur.Version != ifMatch {
+		return &fhir.Error{Kind: fhir.KindPreconditionFailed, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			Code: fhir.IssueConflict, Diagnostics: "If-Match names version " + strconv.FormatInt(ifMatch, 10) +
+				" but the current version of " + cur.Ref() + " is " + cur.VersionID()}}}
+	}
+	return nil
+}
+
+func checkBodyID(p *fhir.Prepared, id fhir.ID) error {
+	switch {
+	case p.ID == "":
+		return invalid(fhir.IssueRequired, "id", "the resource has no id; an update must carry the id of the URL (%s)", id)
+	case p.ID != id:
+		return invalid(fhir.IssueInvalid, "id", "the resource's id %s differs from the id in the URL (%s)", quoteShort(string(p.ID)), id)
+	}
+	return nil
+}
+
+// matchOne runs q in tx and returns its single match, nil for none, or an
+// error of kind KindPreconditionFailed naming what for several.
+func matchOne(ctx context.Context, tx Tx, q *search.Query, what string) (*fhir.Resource, error) {
+	found, err := tx.Search(ctx, q, 2)
+	if err != nil {
+		return nil, err
+	}
+	switch len(found) {
+	case 0:
+		return nil, nil
+	case 1:
+		return found[0], nil
+	}
+	return nil, &fhir.Error{Kind: fhir.KindPreconditionFailed, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+		Code: fhir.IssueMultipleMatch, Diagnostics: "the criteria of " + what + " match more than one " + string(q.Type)}}}
+}
+
+// parseCriteria parses a query string of search criteria ("identifier=a|b").
+func parseCriteria(t fhir.ResourceType, s string) (*search.Query, error) {
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		s = s[i+1:]
+	}
+	v, err := url.ParseQuery(s)
+	if err != nil {
+		return nil, invalid(fhir.IssueInvalid, "", "the search criteria %s are not a valid query string", quoteShort(s))
+	}
+	return parseConditional(t, v)
+}
+
+// parseConditional parses the criteria of a conditional interaction, which
+// must select something: empty criteria would act on every resource.
+func parseConditional(t fhir.ResourceType, criteria url.Values) (*search.Query, error) {
+	q, err := search.Parse(t, criteria)
+	if err != nil {
+		return nil, err
+	}
+	if q.Empty() {
+		return nil, invalid(fhir.IssueRequired, "", "a conditional interaction needs search criteria")
+	}
+	return q, nil
+}

@@ -1,0 +1,77 @@
+package sqlite
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/engine"
+)
+
+// History returns versions newest first. Pages are keyed by sequence
+// number, so a page costs the same at any depth and versions written while
+// a client pages through do not shift the pages.
+func (s *Store) History(ctx context.Context, q engine.HistoryQuery) (*engine.HistoryPage, error) {
+	if q.Count <= 0 {
+		return &engine.HistoryPage{}, nil
+	}
+	var sb strings.Builder
+	var args []any
+	sb.WriteString(`SELECT v.seq, r.type, r.id, v.version, v.updated, v.method, v.body
+		FROM version v JOIN resource r ON r.rid = v.rid WHERE 1`)
+	switch {
+	case q.ID != "":
+		sb.WriteString(` AND v.rid = (SELECT rid FROM resource WHERE type = ? AND id = ?)`)
+		args = append(args, string(q.Type), string(q.ID))
+	case q.Type != "":
+		sb.WriteString(` AND v.type = ?`)
+		args = append(args, string(q.Type))
+	}
+	if q.Cursor != "" {
+		before, err := strconv.ParseInt(q.Cursor, 10, 64)
+		if err != nil || before < 1 {
+			return nil, &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+				Code: fhir.IssueInvalid, Diagnostics: "the paging cursor is not valid", Expression: []string{engine.CursorParam}}}}
+		}
+		sb.WriteString(` AND v.seq < ?`)
+		args = append(args, before)
+	}
+	if !q.Since.IsZero() {
+		// lastUpdated never decreases along seq, so the first version at
+		// or after Since bounds the range of sequence numbers.
+		sb.WriteString(` AND v.seq >= COALESCE((SELECT MIN(seq) FROM version WHERE updated >= ?), 9223372036854775807)`)
+		args = append(args, q.Since.UnixMilli())
+	}
+	if !q.AtEnd.IsZero() {
+		// Current at some instant of [AtStart, AtEnd): written before the
+		// end and not replaced before the start.
+		sb.WriteString(` AND v.updated < ? AND NOT EXISTS (SELECT 1 FROM version n
+			WHERE n.rid = v.rid AND n.version = v.version + 1 AND n.updated <= ?)`)
+		args = append(args, q.AtEnd.UnixMilli(), q.AtStart.UnixMilli())
+	}
+	sb.WriteString(` ORDER BY v.seq DESC LIMIT ?`)
+	args = append(args, q.Count+1)
+	rows, err := s.r.QueryContext(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, storeErr("read history", err)
+	}
+	defer rows.Close()
+	page := &engine.HistoryPage{}
+	var lastSeq int64
+	for rows.Next() {
+		if len(page.Versions) == q.Count {
+			page.Next = strconv.FormatInt(lastSeq, 10)
+			break
+		}
+		r := &fhir.Resource{}
+		var updated int64
+		var method string
+		if err := rows.Scan(&lastSeq, &r.Type, &r.ID, &r.Version, &updated, &method, &r.Body); err != nil {
+			return nil, storeErr("read history", err)
+		}
+		r.LastUpdated, r.Method, r.Deleted = fromMillis(updated), fhir.Method(method), r.Body == nil
+		page.Versions = append(page.Versions, r)
+	}
+	return page, storeErr("read history", rows.Err())
+}

@@ -1,0 +1,171 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/engine"
+)
+
+// Options configure a Store.
+type Options struct {
+	// Logger receives the store's log; nil means slog.Default().
+	Logger *slog.Logger
+	// Readers is the size of the read connection pool; 0 means 8.
+	Readers int
+}
+
+// Store is the embedded SQLite store.
+type Store struct {
+	w, r *sql.DB
+	lock *os.File
+	log  *slog.Logger
+
+	// mu serialises write transactions and guards seq and last.
+	mu   sync.Mutex
+	seq  int64     // the last sequence number used
+	last time.Time // the latest lastUpdated stored
+}
+
+var _ engine.Store = (*Store)(nil)
+
+// DBFile is the name of the database file in the data directory.
+const DBFile = "cpms.db"
+
+// Open opens (creating if needed) the store in directory dir.
+func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("sqlite: create data directory: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{lock: lock, log: opts.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.log = s.log.With("component", "store", "store", "sqlite")
+	path := filepath.Join(dir, DBFile)
+	common := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)"
+	if s.w, err = sql.Open("sqlite", common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"); err != nil {
+		s.closeAll()
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetConnMaxIdleTime(0)
+	if err := s.migrate(ctx); err != nil {
+		s.closeAll()
+		return nil, err
+	}
+	if s.r, err = sql.Open("sqlite", common+"&_pragma=query_only(1)"); err != nil {
+		s.closeAll()
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	readers := opts.Readers
+	if readers <= 0 {
+		readers = 8
+	}
+	s.r.SetMaxOpenConns(readers)
+	s.r.SetMaxIdleConns(readers)
+	var lastMs int64
+	if err := s.w.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0), COALESCE(MAX(updated), 0) FROM version`).Scan(&s.seq, &lastMs); err != nil {
+		s.closeAll()
+		return nil, fmt.Errorf("sqlite: read state: %w", err)
+	}
+	s.last = time.UnixMilli(lastMs).UTC()
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	var v int
+	if err := s.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		return fmt.Errorf("sqlite: read schema version: %w", err)
+	}
+	if v > schemaVersion {
+		return fmt.Errorf("sqlite: the database has schema version %d, newer than this server's %d", v, schemaVersion)
+	}
+	for ; v < schemaVersion; v++ {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: migrate to schema %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		s.log.Info("schema migrated", "version", v+1)
+	}
+	return nil
+}
+
+// lockDir takes an exclusive lock on dir, so that two servers never share
+// one database.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: lock data directory: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("sqlite: the data directory %s is in use by another process", dir)
+		}
+		return nil, fmt.Errorf("sqlite: lock data directory: %w", err)
+	}
+	return f, nil
+}
+
+// Close closes the databases (checkpointing the WAL) and releases the
+// data directory.
+func (s *Store) Close() error {
+	return s.closeAll()
+}
+
+func (s *Store) closeAll() error {
+	var errs []error
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+	}
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// storeErr wraps a database failure as an internal error: the client is
+// told the store failed, the log gets the cause.
+func storeErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var fe *fhir.Error
+	if errors.As(err, &fe) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fhir.Internal("the store failed to "+op, err)
+}

@@ -1,0 +1,215 @@
+package validate
+
+import (
+	"cmp"
+	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/google/fhir/go/fhirversion"
+	"github.com/google/fhir/go/jsonformat"
+	rpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/bundle_and_contained_resource_go_proto"
+
+	"github.com/cpms-fhir/cpms/fhir"
+)
+
+// maxNesting bounds the depth of elements in a resource; Questionnaire
+// items nest deeply, hostile input deeper.
+const maxNesting = 128
+
+// Validator validates resource JSON. It is safe for concurrent use.
+type Validator struct {
+	u *jsonformat.Unmarshaller
+}
+
+// New returns a Validator for FHIR R4.
+func New() (*Validator, error) {
+	u, err := jsonformat.NewUnmarshaller("UTC", fhirversion.R4)
+	if err != nil {
+		return nil, fmt.Errorf("validate: %w", err)
+	}
+	u.MaxNestingDepth = maxNesting
+	v := &Validator{u: u}
+	// The parser builds its descriptor tables on first use; do it now
+	// rather than in the first request.
+	v.Validate([]byte(`{"resourceType":"Patient"}`))
+	return v, nil
+}
+
+// Validate checks body, the JSON of one resource. It returns nil if the
+// resource is valid, or a *fhir.Error listing every issue found, sorted by
+// location.
+func (v *Validator) Validate(body []byte) error {
+	var rep reporter
+	_, err := v.u.UnmarshalWithErrorReporter(body, &rep)
+	if err != nil {
+		issues, ok := parseIssues(err)
+		if !ok {
+			return fhir.Internal("the resource could not be validated", err)
+		}
+		sortIssues(issues)
+		return &fhir.Error{Kind: fhir.KindInvalid, Issues: issues}
+	}
+	if !fhir.HasErrors(rep.issues) {
+		return nil
+	}
+	sortIssues(rep.issues)
+	return &fhir.Error{Kind: fhir.KindUnprocessable, Issues: rep.issues}
+}
+
+// reporter collects the issues of the validation phase, which runs after
+// the resource parsed.
+type reporter struct{ issues []fhir.Issue }
+
+func (r *reporter) ReportValidationError(path string, err error) error {
+	r.issues = append(r.issues, ruleIssue(fhir.SeverityError, path, err.Error()))
+	return nil
+}
+
+func (r *reporter) ReportValidationWarning(path string, err error) error {
+	r.issues = append(r.issues, ruleIssue(fhir.SeverityWarning, path, err.Error()))
+	return nil
+}
+
+var (
+	errorAtPrefix = regexp.MustCompile(`^error at "[^"]*": `)
+	missingField  = regexp.MustCompile(`^missing required field "([^"]+)"`)
+)
+
+// ruleIssue turns a message of the validation phase ("error at "Observation":
+// missing required field "status"") into an issue located at the element.
+func ruleIssue(sev fhir.Severity, path, msg string) fhir.Issue {
+	msg = errorAtPrefix.ReplaceAllString(msg, "")
+	is := fhir.Issue{Severity: sev, Code: fhir.IssueValue, Diagnostics: msg, Expression: []string{path}}
+	if m := missingField.FindStringSubmatch(msg); m != nil {
+		is.Code = fhir.IssueRequired
+		is.Expression = []string{joinPath(path, m[1])}
+		is.Diagnostics = "the required element " + strconv.Quote(m[1]) + " is missing"
+	} else if strings.Contains(msg, "reference") {
+		is.Code = fhir.IssueInvalid
+	}
+	return is
+}
+
+// parseIssues reads the parse errors of github.com/google/fhir/go. They are
+// values of an internal package (jsonpbhelper.UnmarshalError and
+// UnmarshalErrorList), so their exported fields are read by reflection; the
+// library version is pinned and a test checks the shape.
+func parseIssues(err error) ([]fhir.Issue, bool) {
+	v := reflect.ValueOf(err)
+	var elems []reflect.Value
+	switch {
+	case v.Kind() == reflect.Slice:
+		for i := range v.Len() {
+			elems = append(elems, v.Index(i))
+		}
+	case v.Kind() == reflect.Pointer:
+		elems = append(elems, v)
+	default:
+		return nil, false
+	}
+	var issues []fhir.Issue
+	for _, e := range elems {
+		if e.Kind() == reflect.Pointer {
+			e = e.Elem()
+		}
+		if e.Kind() != reflect.Struct {
+			return nil, false
+		}
+		path, ok1 := stringField(e, "Path")
+		details, ok2 := stringField(e, "Details")
+		diag, _ := stringField(e, "Diagnostics")
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		issues = append(issues, parseIssue(path, details, diag))
+	}
+	return issues, len(issues) > 0
+}
+
+func stringField(v reflect.Value, name string) (string, bool) {
+	f := v.FieldByName(name)
+	if !f.IsValid() || f.Kind() != reflect.String {
+		return "", false
+	}
+	return f.String(), true
+}
+
+func parseIssue(path, details, diag string) fhir.Issue {
+	is := fhir.Issue{Severity: fhir.SeverityError, Code: fhir.IssueStructure, Expression: []string{path}}
+	switch {
+	case details == "unknown field":
+		name, err := strconv.Unquote(diag)
+		if err != nil {
+			name = diag
+		}
+		is.Expression = []string{joinPath(path, name)}
+		is.Diagnostics = "unknown element " + strconv.Quote(name)
+	case details == "invalid JSON":
+		is.Diagnostics = "the body is not valid JSON"
+	case strings.Contains(details, "code type mismatch"):
+		is.Code = fhir.IssueCodeInvalid
+		is.Diagnostics = "the code is not in the required value set"
+		if diag != "" {
+			is.Diagnostics += ": " + diag
+		}
+	case strings.HasPrefix(details, "cannot accept multiple values"):
+		is.Diagnostics = details
+		if name, err := strconv.Unquote(diag); err == nil {
+			is.Expression = []string{joinPath(path, name)}
+		}
+	default:
+		is.Code = fhir.IssueValue
+		is.Diagnostics = details
+		if diag != "" {
+			is.Diagnostics += " (" + diag + ")"
+		}
+	}
+	if details == "unknown resource type" {
+		is.Code = fhir.IssueNotSupported
+		is.Expression = []string{"resourceType"}
+		is.Diagnostics = "unknown resource type " + diag
+	}
+	return is
+}
+
+func joinPath(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func sortIssues(issues []fhir.Issue) {
+	slices.SortStableFunc(issues, func(a, b fhir.Issue) int {
+		return cmp.Compare(strings.Join(a.Expression, ","), strings.Join(b.Expression, ","))
+	})
+}
+
+var resourceTypes = sync.OnceValue(func() map[fhir.ResourceType]bool {
+	types := map[fhir.ResourceType]bool{}
+	oneof := (&rpb.ContainedResource{}).ProtoReflect().Descriptor().Oneofs().ByName("oneof_resource")
+	for i := range oneof.Fields().Len() {
+		if m := oneof.Fields().Get(i).Message(); m != nil {
+			types[fhir.ResourceType(m.Name())] = true
+		}
+	}
+	return types
+})
+
+// IsResourceType reports whether t names a resource type of FHIR R4.
+func IsResourceType(t fhir.ResourceType) bool { return resourceTypes()[t] }
+
+// ResourceTypes returns the resource types of FHIR R4, sorted.
+func ResourceTypes() []fhir.ResourceType {
+	var out []fhir.ResourceType
+	for t := range resourceTypes() {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,2 @@
+// Package mattn benchmarks one SQLite driver candidate; see package sqlitebench.
+package mattn

@@ -1,0 +1,2 @@
+// Package modernc benchmarks one SQLite driver candidate; see package sqlitebench.
+package modernc

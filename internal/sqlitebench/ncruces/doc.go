@@ -1,0 +1,2 @@
+// Package ncruces benchmarks one SQLite driver candidate; see package sqlitebench.
+package ncruces

@@ -1,0 +1,166 @@
+package sqlitebench
+
+import (
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// Schema mirrors the embedded store: a history table holding every version's
+// body and a current-version table pointing at it.
+const schema = `
+CREATE TABLE IF NOT EXISTS history (
+	seq INTEGER PRIMARY KEY,
+	type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
+	updated INTEGER NOT NULL, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS current (
+	type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, seq INTEGER NOT NULL,
+	PRIMARY KEY (type, id)) WITHOUT ROWID;`
+
+// Body is a Patient of about 2.5 KB, the size the issue's targets name.
+var Body = []byte(`{"resourceType":"Patient","id":"x","meta":{"versionId":"1"},"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">` + strings.Repeat("Peter James Chalmers ", 90) + `</div>"},"identifier":[{"use":"usual","system":"urn:oid:1.2.36.146.595.217.0.1","value":"12345"}],"active":true,"name":[{"use":"official","family":"Chalmers","given":["Peter","James"]}],"gender":"male","birthDate":"1974-12-25"}`)
+
+// Open opens a database in a fresh directory with the pragmas the store uses,
+// as the store does: one handle with a single connection for writes, one
+// pool for reads. dsn builds the driver-specific data source name (with a
+// busy timeout) from a file path.
+func Open(tb testing.TB, driver string, dsn func(path string) string) (w, r *sql.DB) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "bench.db")
+	w = open(tb, driver, dsn(path))
+	w.SetMaxOpenConns(1)
+	r = open(tb, driver, dsn(path))
+	r.SetMaxOpenConns(8)
+	return w, r
+}
+
+func open(tb testing.TB, driver, dsn string) *sql.DB {
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	for _, p := range []string{"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL"} {
+		if _, err := db.Exec(p); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(schema); err != nil {
+		tb.Fatal(err)
+	}
+	return db
+}
+
+// Write stores version 1 of resource id in one transaction, as a create does.
+func Write(db *sql.DB, id string) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.Exec(`INSERT INTO history(type,id,version,updated,body) VALUES('Patient',?,1,0,?)`, id, Body)
+	if err != nil {
+		return err
+	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`INSERT INTO current(type,id,version,seq) VALUES('Patient',?,1,?)`, id, seq); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Read fetches the current body of resource id.
+func Read(db *sql.DB, id string) ([]byte, error) {
+	var body []byte
+	err := db.QueryRow(`SELECT h.body FROM current c JOIN history h ON h.seq = c.seq WHERE c.type='Patient' AND c.id=?`, id).Scan(&body)
+	return body, err
+}
+
+// Run runs the write and read benchmarks for one driver.
+func Run(b *testing.B, driver string, dsn func(path string) string) {
+	b.Run("write-sync-full", func(b *testing.B) {
+		// synchronous=FULL: the WAL is synced on every commit, so a commit
+		// survives power loss, not only a process crash.
+		db, _ := Open(b, driver, dsn)
+		if _, err := db.Exec("PRAGMA synchronous=FULL"); err != nil {
+			b.Fatal(err)
+		}
+		var n int
+		b.ReportAllocs()
+		for b.Loop() {
+			n++
+			if err := Write(db, fmt.Sprint(n)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("write", func(b *testing.B) {
+		db, _ := Open(b, driver, dsn)
+		var n int
+		b.ReportAllocs()
+		for b.Loop() {
+			n++
+			if err := Write(db, fmt.Sprint(n)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("read-parallel", func(b *testing.B) {
+		w, r := Open(b, driver, dsn)
+		const rows = 10000
+		for i := range rows {
+			if err := Write(w, fmt.Sprint(i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.SetParallelism(4)
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := Read(r, fmt.Sprint(rand.IntN(rows))); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("mixed-parallel", func(b *testing.B) {
+		// Readers on 8 goroutines beside writers, as a server under load sees.
+		w, r := Open(b, driver, dsn)
+		const rows = 10000
+		for i := range rows {
+			if err := Write(w, fmt.Sprint(i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var next atomic.Int64
+		next.Store(rows)
+		b.SetParallelism(4)
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				i++
+				var err error
+				if i%5 == 0 {
+					err = Write(w, fmt.Sprint(next.Add(1)))
+				} else {
+					_, err = Read(r, fmt.Sprint(rand.IntN(rows)))
+				}
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}

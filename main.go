@@ -1,0 +1,60 @@
+// Command cpms is the CPMS FHIR server: an open FHIR R4 clinical data
+// server for the European Reference Networks' Clinical Patient Management
+// System.
+//
+// Usage:
+//
+//	cpms serve [flags]    run the server
+//	cpms version          print the version
+//
+// Run "cpms serve -h" for the flags; each has an environment variable
+// equivalent (CPMS_ADDR, CPMS_DATA, ...).
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "cpms", version())
+		return 0
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "cpms: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `cpms: the CPMS FHIR R4 server
+
+Usage:
+  cpms serve [flags]    run the server (cpms serve -h for flags)
+  cpms version          print the version
+`)
+}
+
+// version is the module version the binary was built from, or "dev".
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cpms-fhir/cpms/fhir/engine"
+	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
+	"github.com/cpms-fhir/cpms/server"
+)
+
+// serveConfig is the configuration of "cpms serve", from flags and their
+// environment equivalents (flags win).
+type serveConfig struct {
+	addr         string
+	data         string
+	baseURL      string
+	maxBody      int64
+	logLevel     string
+	logFormat    string
+	shutdownWait time.Duration
+}
+
+func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
+	cfg := &serveConfig{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.addr, "addr", env("CPMS_ADDR", "127.0.0.1:8080"), "listen address (CPMS_ADDR)")
+	fs.StringVar(&cfg.data, "data", env("CPMS_DATA", "./cpms-data"), "data directory of the embedded store, created if absent (CPMS_DATA)")
+	fs.StringVar(&cfg.baseURL, "base-url", env("CPMS_BASE_URL", ""), "public base URL of the FHIR API, e.g. https://cpms.example.org/fhir; default: from each request's Host (CPMS_BASE_URL)")
+	fs.Int64Var(&cfg.maxBody, "max-body", envInt("CPMS_MAX_BODY", server.DefaultMaxBodyBytes), "request body limit in bytes (CPMS_MAX_BODY)")
+	fs.StringVar(&cfg.logLevel, "log-level", env("CPMS_LOG_LEVEL", "info"), "log level: debug, info, warn, error (CPMS_LOG_LEVEL)")
+	fs.StringVar(&cfg.logFormat, "log-format", env("CPMS_LOG_FORMAT", "json"), "log format: json or text (CPMS_LOG_FORMAT)")
+	fs.DurationVar(&cfg.shutdownWait, "shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish on SIGTERM")
+	return fs, cfg
+}
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+func envInt(key string, def int64) int64 {
+	if v, ok := os.LookupEnv(key); ok {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("bad log level %q", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("bad log format %q (json or text)", format)
+}
+
+func serve(args []string, stderr io.Writer) int {
+	fs, cfg := serveFlags(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	log, err := newLogger(stderr, cfg.logLevel, cfg.logFormat)
+	if err != nil {
+		fmt.Fprintln(stderr, "cpms serve:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := runServer(ctx, cfg, log, nil); err != nil {
+		log.Error("server failed", "error", err.Error())
+		return 1
+	}
+	return 0
+}
+
+// runServer runs the server until ctx is done, then stops accepting
+// connections, lets in-flight requests finish and closes the store. ready,
+// if not nil, receives the listening address once requests are served.
+func runServer(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready chan<- string) error {
+	start := time.Now()
+	store, err := sqlite.Open(ctx, cfg.data, sqlite.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("closing the store", "error", err.Error())
+			return
+		}
+		log.Info("store closed")
+	}()
+	eng, err := engine.New(store, engine.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	srv := server.New(eng, server.Options{BaseURL: cfg.baseURL, MaxBodyBytes: cfg.maxBody, Logger: log, Version: version()})
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Warn("access control is not enforced yet: every request is allowed; keep the server on loopback or behind an authenticating proxy")
+	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !isLoopback(host) {
+		log.Warn("listening on a non-loopback address without access control", "addr", ln.Addr().String())
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.data, "base", cfg.baseURL, "version", version(),
+		"startup", time.Since(start).Round(time.Millisecond).String())
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownWait)
+	defer cancel()
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

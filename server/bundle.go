@@ -1,0 +1,87 @@
+package server
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cpms-fhir/cpms/fhir"
+)
+
+// bundle is the JSON form of the Bundles the server builds. Resources are
+// embedded as stored, without re-marshalling.
+type bundle struct {
+	ResourceType string        `json:"resourceType"`
+	ID           string        `json:"id,omitempty"`
+	Meta         *bundleMeta   `json:"meta,omitempty"`
+	Type         string        `json:"type"`
+	Total        *int          `json:"total,omitempty"`
+	Link         []bundleLink  `json:"link,omitempty"`
+	Entry        []bundleEntry `json:"entry,omitempty"`
+}
+
+type bundleMeta struct {
+	LastUpdated string `json:"lastUpdated"`
+}
+
+type bundleLink struct {
+	Relation string `json:"relation"`
+	URL      string `json:"url"`
+}
+
+type bundleEntry struct {
+	FullURL  string          `json:"fullUrl,omitempty"`
+	Resource json.RawMessage `json:"resource,omitempty"`
+	Search   *entrySearch    `json:"search,omitempty"`
+	Request  *entryRequest   `json:"request,omitempty"`
+	Response *entryResponse  `json:"response,omitempty"`
+}
+
+type entrySearch struct {
+	Mode string `json:"mode"`
+}
+
+type entryRequest struct {
+	Method string `json:"method"`
+	URL    string `json:"url"`
+}
+
+type entryResponse struct {
+	Status       string `json:"status"`
+	Location     string `json:"location,omitempty"`
+	Etag         string `json:"etag,omitempty"`
+	LastModified string `json:"lastModified,omitempty"`
+}
+
+func newBundle(typ string) *bundle {
+	return &bundle{ResourceType: "Bundle", ID: uuid.NewString(), Type: typ,
+		Meta: &bundleMeta{LastUpdated: fhir.FormatInstant(time.Now())}}
+}
+
+// historyEntry describes one version in a history Bundle: the resource (none
+// for a deletion) and the request that wrote it.
+func historyEntry(base string, r *fhir.Resource) bundleEntry {
+	e := bundleEntry{FullURL: base + "/" + r.Ref()}
+	if !r.Deleted {
+		e.Resource = r.Body
+	}
+	req := &entryRequest{Method: string(r.Method), URL: r.Ref()}
+	status := 200
+	switch r.Method {
+	case fhir.MethodPost:
+		req.URL, status = string(r.Type), 201
+	case fhir.MethodPut:
+		if r.Version == 1 {
+			status = 201
+		}
+	case fhir.MethodDelete:
+		status = 204
+	}
+	e.Request = req
+	e.Response = &entryResponse{Status: statusText(status), Etag: r.ETag(), LastModified: fhir.FormatInstant(r.LastUpdated)}
+	if status == 201 {
+		e.Response.Location = r.Ref() + "/_history/" + r.VersionID()
+	}
+	return e
+}

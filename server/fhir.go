@@ -1,0 +1,160 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cpms-fhir/cpms/fhir"
+)
+
+// fhirHandler routes every request under /fhir. FHIR URLs mix ids,
+// "_history", "_search" and "$operation" segments in the same positions,
+// so they are routed here by segment rather than by gin patterns.
+func (s *Server) fhirHandler() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := checkResponseFormat(c.Request); err != nil {
+			s.fail(c, err)
+			return
+		}
+		path := strings.TrimPrefix(c.Request.URL.Path, BasePath)
+		path = strings.Trim(path, "/")
+		var seg []string
+		if path != "" {
+			seg = strings.Split(path, "/")
+		}
+		if err := s.route(c, seg); err != nil {
+			s.fail(c, err)
+		}
+	}
+}
+
+func (s *Server) route(c *gin.Context, seg []string) error {
+	m := c.Request.Method
+	is := func(methods ...string) bool {
+		for _, x := range methods {
+			if m == x {
+				return true
+			}
+		}
+		return false
+	}
+	switch len(seg) {
+	case 0:
+		return methodNotAllowed(c)
+	case 1:
+		switch {
+		case seg[0] == "metadata":
+			if is(http.MethodGet, http.MethodHead) {
+				return s.metadata(c)
+			}
+			return methodNotAllowed(c, http.MethodGet)
+		case seg[0] == "_history":
+			if is(http.MethodGet, http.MethodHead) {
+				return s.history(c, "", "")
+			}
+			return methodNotAllowed(c, http.MethodGet)
+		case strings.HasPrefix(seg[0], "$") || strings.HasPrefix(seg[0], "_"):
+			return notFoundPath(c.Request.URL.Path)
+		}
+		t := fhir.ResourceType(seg[0])
+		switch m {
+		case http.MethodPost:
+			return s.create(c, t)
+		case http.MethodPut:
+			return s.conditionalUpdate(c, t)
+		case http.MethodDelete:
+			return s.conditionalDelete(c, t)
+		case http.MethodPatch:
+			return s.conditionalPatch(c, t)
+		}
+		return methodNotAllowed(c, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch)
+	case 2:
+		t := fhir.ResourceType(seg[0])
+		switch {
+		case seg[1] == "_history":
+			if is(http.MethodGet, http.MethodHead) {
+				return s.history(c, t, "")
+			}
+			return methodNotAllowed(c, http.MethodGet)
+		case seg[1] == "$validate":
+			if is(http.MethodPost) {
+				return s.validate(c, t)
+			}
+			return methodNotAllowed(c, http.MethodPost)
+		case strings.HasPrefix(seg[1], "$") || strings.HasPrefix(seg[1], "_"):
+			return notFoundPath(c.Request.URL.Path)
+		}
+		id := fhir.ID(seg[1])
+		switch m {
+		case http.MethodGet, http.MethodHead:
+			return s.read(c, t, id)
+		case http.MethodPut:
+			return s.update(c, t, id)
+		case http.MethodDelete:
+			return s.delete(c, t, id)
+		case http.MethodPatch:
+			return s.patch(c, t, id)
+		}
+		return methodNotAllowed(c, http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodPatch)
+	case 3:
+		if seg[2] == "_history" {
+			if is(http.MethodGet, http.MethodHead) {
+				return s.history(c, fhir.ResourceType(seg[0]), fhir.ID(seg[1]))
+			}
+			return methodNotAllowed(c, http.MethodGet)
+		}
+	case 4:
+		if seg[2] == "_history" {
+			if is(http.MethodGet, http.MethodHead) {
+				return s.vread(c, fhir.ResourceType(seg[0]), fhir.ID(seg[1]), seg[3])
+			}
+			return methodNotAllowed(c, http.MethodGet)
+		}
+	}
+	return notFoundPath(c.Request.URL.Path)
+}
+
+// readBody reads the request body within the configured limit and checks
+// its media type.
+func (s *Server) readBody(c *gin.Context) ([]byte, bodyKind, error) {
+	kind, err := checkBodyType(c.Request)
+	if err != nil {
+		return nil, 0, err
+	}
+	if c.Request.ContentLength > s.opts.MaxBodyBytes {
+		return nil, 0, tooLarge(s.opts.MaxBodyBytes)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, 0, tooLarge(s.opts.MaxBodyBytes)
+		}
+		return nil, 0, &fhir.Error{Kind: fhir.KindInvalid, Err: err, Message: "the request body could not be read"}
+	}
+	if len(body) == 0 {
+		return nil, 0, &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			Code: fhir.IssueRequired, Diagnostics: "the request has no body"}}}
+	}
+	return body, kind, nil
+}
+
+func tooLarge(limit int64) *fhir.Error {
+	return &fhir.Error{Kind: fhir.KindTooLarge, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+		Code: fhir.IssueTooLong, Diagnostics: "the request body exceeds the limit of " + byteSize(limit)}}}
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}

@@ -1,0 +1,175 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cpms-fhir/cpms/fhir"
+)
+
+func (s *Server) read(c *gin.Context, t fhir.ResourceType, id fhir.ID) error {
+	r, err := s.eng.Read(c.Request.Context(), t, id)
+	if err != nil {
+		return err
+	}
+	if notModified(c.Request, r) {
+		setVersionHeaders(c, r)
+		c.Status(http.StatusNotModified)
+		return nil
+	}
+	s.writeResource(c, r)
+	return nil
+}
+
+// notModified answers the conditional read headers: If-None-Match with the
+// current ETag, or If-Modified-Since not before the last update.
+func notModified(req *http.Request, r *fhir.Resource) bool {
+	if inm := req.Header.Get("If-None-Match"); inm != "" {
+		v, ok := parseETag(inm)
+		return ok && v == r.Version
+	}
+	if ims := req.Header.Get("If-Modified-Since"); ims != "" {
+		t, err := http.ParseTime(ims)
+		return err == nil && !r.LastUpdated.Truncate(time.Second).After(t)
+	}
+	return false
+}
+
+func (s *Server) vread(c *gin.Context, t fhir.ResourceType, id fhir.ID, vid string) error {
+	r, err := s.eng.VRead(c.Request.Context(), t, id, vid)
+	if err != nil {
+		return err
+	}
+	s.writeResource(c, r)
+	return nil
+}
+
+func (s *Server) create(c *gin.Context, t fhir.ResourceType) error {
+	body, _, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.eng.Create(c.Request.Context(), t, body, c.GetHeader("If-None-Exist"))
+	if err != nil {
+		return err
+	}
+	s.writeResult(c, res, http.StatusCreated)
+	return nil
+}
+
+func (s *Server) update(c *gin.Context, t fhir.ResourceType, id fhir.ID) error {
+	ifMatch, err := parseIfMatch(c.Request)
+	if err != nil {
+		return err
+	}
+	body, _, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.eng.Update(c.Request.Context(), t, id, body, ifMatch)
+	if err != nil {
+		return err
+	}
+	s.writeResult(c, res, http.StatusCreated)
+	return nil
+}
+
+func (s *Server) conditionalUpdate(c *gin.Context, t fhir.ResourceType) error {
+	ifMatch, err := parseIfMatch(c.Request)
+	if err != nil {
+		return err
+	}
+	body, _, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.eng.ConditionalUpdate(c.Request.Context(), t, criteria(c), body, ifMatch)
+	if err != nil {
+		return err
+	}
+	s.writeResult(c, res, http.StatusCreated)
+	return nil
+}
+
+func (s *Server) patch(c *gin.Context, t fhir.ResourceType, id fhir.ID) error {
+	ifMatch, err := parseIfMatch(c.Request)
+	if err != nil {
+		return err
+	}
+	body, _, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.eng.Patch(c.Request.Context(), t, id, body, ifMatch)
+	if err != nil {
+		return err
+	}
+	s.writeResult(c, res, http.StatusOK)
+	return nil
+}
+
+func (s *Server) conditionalPatch(c *gin.Context, t fhir.ResourceType) error {
+	ifMatch, err := parseIfMatch(c.Request)
+	if err != nil {
+		return err
+	}
+	body, _, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.eng.ConditionalPatch(c.Request.Context(), t, criteria(c), body, ifMatch)
+	if err != nil {
+		return err
+	}
+	s.writeResult(c, res, http.StatusOK)
+	return nil
+}
+
+func (s *Server) delete(c *gin.Context, t fhir.ResourceType, id fhir.ID) error {
+	ifMatch, err := parseIfMatch(c.Request)
+	if err != nil {
+		return err
+	}
+	res, err := s.eng.Delete(c.Request.Context(), t, id, ifMatch)
+	if err != nil {
+		return err
+	}
+	s.writeResult(c, res, http.StatusOK)
+	return nil
+}
+
+func (s *Server) conditionalDelete(c *gin.Context, t fhir.ResourceType) error {
+	res, err := s.eng.ConditionalDelete(c.Request.Context(), t, criteria(c))
+	if err != nil {
+		return err
+	}
+	s.writeResult(c, res, http.StatusOK)
+	return nil
+}
+
+// validate answers $validate: an OperationOutcome with the issues found,
+// 200 whether or not the resource is valid (the outcome says which).
+func (s *Server) validate(c *gin.Context, t fhir.ResourceType) error {
+	body, _, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	issues, err := s.eng.Validate(c.Request.Context(), t, body)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(c, http.StatusOK, fhir.Outcome(issues))
+	return nil
+}
+
+// criteria returns the search criteria of a conditional interaction: the
+// URL's parameters, less those that only shape the response.
+func criteria(c *gin.Context) url.Values {
+	q := c.Request.URL.Query()
+	q.Del("_format")
+	q.Del("_pretty")
+	return q
+}

@@ -1,0 +1,89 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cpms-fhir/cpms/fhir"
+)
+
+// RequestIDHeader carries the id of a request, in requests (from a proxy
+// or client that set one) and in every response.
+const RequestIDHeader = "X-Request-Id"
+
+const (
+	keyRequestID = "cpms.request_id"
+	keyLogger    = "cpms.logger"
+)
+
+var clientRequestID = regexp.MustCompile(`^[A-Za-z0-9._:\-]{1,64}$`)
+
+// requestID gives each request an id (the client's if it sent a sane one),
+// returns it in X-Request-Id and puts the caller in the context. Until
+// authentication lands every caller is anonymous.
+func (s *Server) requestID(c *gin.Context) {
+	id := c.GetHeader(RequestIDHeader)
+	if !clientRequestID.MatchString(id) {
+		var b [8]byte
+		rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Set(keyRequestID, id)
+	c.Set(keyLogger, s.log.With("request_id", id))
+	c.Header(RequestIDHeader, id)
+	c.Request = c.Request.WithContext(fhir.WithCaller(c.Request.Context(), fhir.Anonymous))
+	c.Next()
+}
+
+// logger returns the request's logger.
+func logger(c *gin.Context) *slog.Logger {
+	if l, ok := c.Get(keyLogger); ok {
+		return l.(*slog.Logger)
+	}
+	return slog.Default()
+}
+
+// accessLog writes one structured line per request.
+func (s *Server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	status := c.Writer.Status()
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	logger(c).LogAttrs(c.Request.Context(), level, "request",
+		slog.String("method", c.Request.Method),
+		slog.String("path", c.Request.URL.Path),
+		slog.Int("status", status),
+		slog.Int("bytes", c.Writer.Size()),
+		slog.Duration("duration", time.Since(start)),
+		slog.String("remote", c.ClientIP()),
+	)
+}
+
+// recover turns a panic into a 500 with an OperationOutcome that says
+// nothing of the cause; the stack goes to the log.
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			logger(c).Error("panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if !c.Writer.Written() {
+				s.fail(c, fhir.Internal("internal error", fmt.Errorf("panic: %v", v)))
+			}
+			c.Abort()
+		}
+	}()
+	c.Next()
+}

@@ -1,0 +1,181 @@
+package server
+
+import (
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/cpms-fhir/cpms/fhir"
+)
+
+// Media types of the API.
+const (
+	mediaFHIRJSON  = "application/fhir+json"
+	mediaJSON      = "application/json"
+	mediaJSONPatch = "application/json-patch+json"
+	contentType    = mediaFHIRJSON + "; charset=utf-8"
+)
+
+// jsonTypes are the media types accepted as FHIR JSON, in requests and in
+// Accept and _format (application/json+fhir is the DSTU2 name some clients
+// still send).
+var jsonTypes = map[string]bool{
+	mediaFHIRJSON: true, mediaJSON: true, "application/json+fhir": true, "json": true, "text/json": true,
+}
+
+var xmlTypes = map[string]bool{
+	"application/fhir+xml": true, "application/xml": true, "text/xml": true, "xml": true,
+	"application/xml+fhir": true,
+}
+
+func unsupportedXML(where string) *fhir.Error {
+	return &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+		Code: fhir.IssueNotSupported, Diagnostics: "this server speaks FHIR JSON only (" + mediaFHIRJSON + "); " + where + " asks for XML"}}}
+}
+
+// checkResponseFormat checks that the client accepts JSON, from _format
+// (which wins) or the Accept header.
+func checkResponseFormat(r *http.Request) error {
+	if f := r.URL.Query().Get("_format"); f != "" {
+		mt, _, err := mime.ParseMediaType(f)
+		if err != nil {
+			mt = strings.ToLower(strings.TrimSpace(f))
+		}
+		switch {
+		case jsonTypes[mt]:
+			return nil
+		case xmlTypes[mt]:
+			return unsupportedXML("_format")
+		}
+		return &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			Code: fhir.IssueNotSupported, Diagnostics: "unsupported _format " + strconv.Quote(truncate(f, 80)) + "; use json",
+			Expression: []string{"_format"}}}}
+	}
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return nil
+	}
+	// JSON is served unless the client accepts neither it nor anything:
+	// browsers send text/html with */*; a client asking for XML only is
+	// told that XML is not spoken here.
+	xml := false
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		if q, ok := params["q"]; ok {
+			if v, err := strconv.ParseFloat(q, 64); err == nil && v == 0 {
+				continue
+			}
+		}
+		switch {
+		case jsonTypes[mt], mt == "*/*", mt == "application/*", mt == "text/html":
+			return nil
+		case xmlTypes[mt]:
+			xml = true
+		}
+	}
+	if xml {
+		return unsupportedXML("the Accept header")
+	}
+	return &fhir.Error{Kind: fhir.KindNotAcceptable, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+		Code: fhir.IssueNotSupported, Diagnostics: "no acceptable format: this server answers " + mediaFHIRJSON}}}
+}
+
+// bodyKind is what a request body holds.
+type bodyKind int
+
+const (
+	bodyResource  bodyKind = iota // a FHIR resource in JSON
+	bodyJSONPatch                 // a JSON Patch document
+)
+
+// checkBodyType reads the request's Content-Type. A missing type is taken
+// as FHIR JSON (JSON Patch for PATCH); XML is refused with 415.
+func checkBodyType(r *http.Request) (bodyKind, error) {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		if r.Method == http.MethodPatch {
+			return bodyJSONPatch, nil
+		}
+		return bodyResource, nil
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return 0, &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			Code: fhir.IssueNotSupported, Diagnostics: "malformed Content-Type " + strconv.Quote(truncate(ct, 80))}}}
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return 0, &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			Code: fhir.IssueNotSupported, Diagnostics: "FHIR JSON is UTF-8; charset " + strconv.Quote(truncate(cs, 40)) + " is not supported"}}}
+	}
+	switch {
+	case mt == mediaJSONPatch:
+		if r.Method != http.MethodPatch {
+			break
+		}
+		return bodyJSONPatch, nil
+	case jsonTypes[mt]:
+		if r.Method == http.MethodPatch {
+			return 0, &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+				Code: fhir.IssueNotSupported, Diagnostics: "PATCH takes a JSON Patch document (" + mediaJSONPatch + "); FHIRPath Patch is not supported"}}}
+		}
+		return bodyResource, nil
+	case xmlTypes[mt]:
+		return 0, unsupportedXML("the Content-Type")
+	}
+	return 0, &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+		Code: fhir.IssueNotSupported, Diagnostics: "unsupported Content-Type " + strconv.Quote(truncate(mt, 80)) + "; send " + mediaFHIRJSON}}}
+}
+
+// preferReturn is the Prefer: return= choice of a write.
+type preferReturn int
+
+const (
+	returnRepresentation preferReturn = iota
+	returnMinimal
+	returnOutcome
+)
+
+func preferOf(r *http.Request) preferReturn {
+	for _, h := range r.Header.Values("Prefer") {
+		for _, part := range strings.Split(h, ";") {
+			for _, kv := range strings.Split(part, ",") {
+				k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+				if !ok || !strings.EqualFold(strings.TrimSpace(k), "return") {
+					continue
+				}
+				switch strings.Trim(strings.TrimSpace(v), `"`) {
+				case "minimal":
+					return returnMinimal
+				case "OperationOutcome":
+					return returnOutcome
+				}
+			}
+		}
+	}
+	return returnRepresentation
+}
+
+// parseIfMatch reads If-Match: W/"3", "3" or 3. 0 means no header.
+func parseIfMatch(r *http.Request) (int64, error) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" {
+		return 0, nil
+	}
+	v, ok := parseETag(h)
+	if !ok {
+		return 0, &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			Code: fhir.IssueInvalid, Diagnostics: "If-Match must name a version as W/\"n\", got " + strconv.Quote(truncate(h, 40))}}}
+	}
+	return v, nil
+}
+
+func parseETag(h string) (int64, bool) {
+	h = strings.TrimPrefix(strings.TrimSpace(h), "W/")
+	h = strings.Trim(h, `"`)
+	v, err := strconv.ParseInt(h, 10, 64)
+	return v, err == nil && v > 0
+}
