@@ -1,0 +1,186 @@
+package fhir
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPrepareRender(t *testing.T) {
+	at := time.Date(2024, 3, 1, 10, 20, 30, 456_000_000, time.UTC)
+	tests := []struct {
+		name, in string
+		id       ID
+		version  int64
+		want     string
+		bodyID   ID
+	}{
+		{
+			name:    "adds id and meta after resourceType, keeps the rest in order",
+			in:      `{"resourceType":"Patient","name":[{"family":"Chalmers"}],"active":true}`,
+			id:      "p1",
+			version: 1,
+			want:    `{"resourceType":"Patient","id":"p1","meta":{"versionId":"1","lastUpdated":"2024-03-01T10:20:30.456Z"},"name":[{"family":"Chalmers"}],"active":true}`,
+		},
+		{
+			name:    "replaces the client's id, versionId and lastUpdated, keeps other meta",
+			in:      " {\n \"active\" : false, \"id\":\"x\", \"resourceType\":\"Patient\", \"meta\":{\"versionId\":\"9\",\"profile\":[\"http://p\"],\"lastUpdated\":\"2000-01-01T00:00:00Z\",\"tag\":[{\"code\":\"t\"}]}}",
+			id:      "p2",
+			version: 7,
+			bodyID:  "x",
+			want:    `{"resourceType":"Patient","id":"p2","meta":{"versionId":"7","lastUpdated":"2024-03-01T10:20:30.456Z","profile":["http://p"],"tag":[{"code":"t"}]},"active":false}`,
+		},
+		{
+			name: "keeps numbers and unicode exactly",
+			in:   `{"resourceType":"Observation","valueQuantity":{"value":1.50,"unit":"µg"},"note":[{"text":"Sj\u00f6gren"}]}`,
+			id:   "o", version: 2,
+			want: `{"resourceType":"Observation","id":"o","meta":{"versionId":"2","lastUpdated":"2024-03-01T10:20:30.456Z"},"valueQuantity":{"value":1.50,"unit":"µg"},"note":[{"text":"Sj\u00f6gren"}]}`,
+		},
+		{
+			name: "no version renders no server meta",
+			in:   `{"resourceType":"Basic","meta":{"versionId":"3"}}`,
+			id:   "b",
+			want: `{"resourceType":"Basic","id":"b"}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Prepare([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Issues) > 0 {
+				t.Fatalf("unexpected issues: %+v", p.Issues)
+			}
+			if p.ID != tt.bodyID {
+				t.Errorf("ID = %q, want %q", p.ID, tt.bodyID)
+			}
+			got := string(p.Render(tt.id, tt.version, at))
+			if got != tt.want {
+				t.Errorf("Render:\n got %s\nwant %s", got, tt.want)
+			}
+			if !json.Valid([]byte(got)) {
+				t.Errorf("Render produced invalid JSON")
+			}
+		})
+	}
+}
+
+func TestSameContent(t *testing.T) {
+	at := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	p, err := Prepare([]byte(`{"resourceType":"Patient","id":"a","active":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := &Resource{Type: "Patient", ID: "a", Version: 4, LastUpdated: at, Body: p.Render("a", 4, at)}
+	again, _ := Prepare([]byte(`{"meta":{"versionId":"1"},"active":true,"resourceType":"Patient","id":"a"}`))
+	if !again.SameContent(stored) {
+		t.Error("same content with other meta and order: SameContent = false")
+	}
+	other, _ := Prepare([]byte(`{"resourceType":"Patient","id":"a","active":false}`))
+	if other.SameContent(stored) {
+		t.Error("different content: SameContent = true")
+	}
+	if p.SameContent(&Resource{Type: "Patient", ID: "a", Version: 5, Deleted: true}) {
+		t.Error("a deletion has the same content as a resource")
+	}
+}
+
+func TestPrepareErrors(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     string // a word of the diagnostics
+	}{
+		{"malformed", `{"resourceType":"Patient",`, "not valid JSON"},
+		{"array", `[{"resourceType":"Patient"}]`, "JSON object"},
+		{"no type", `{"id":"a"}`, "resourceType"},
+		{"type not a string", `{"resourceType":1}`, "resourceType"},
+		{"id not a string", `{"resourceType":"Patient","id":1}`, "id must be a string"},
+		{"meta not an object", `{"resourceType":"Patient","meta":[]}`, "meta must be"},
+		{"trailing data", `{"resourceType":"Patient"} {}`, "not valid JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Prepare([]byte(tt.in))
+			if KindOf(err) != KindInvalid {
+				t.Fatalf("kind = %v (%v), want KindInvalid", KindOf(err), err)
+			}
+			if !strings.Contains(string(Outcome(err.(*Error).Issues)), tt.want) {
+				t.Errorf("outcome %s does not mention %q", Outcome(err.(*Error).Issues), tt.want)
+			}
+		})
+	}
+}
+
+func TestJSONRules(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     []string // expressions of the issues, in document order
+	}{
+		{"clean", `{"resourceType":"Patient","name":[{"given":["a",null]}],"_birthDate":{"extension":[{"url":"u","valueString":"x"}]}}`, nil},
+		{"duplicate top-level", `{"resourceType":"Patient","active":true,"active":false}`, []string{"Patient.active"}},
+		{"duplicate nested", `{"resourceType":"Patient","name":[{"family":"a"},{"family":"b","family":"c"}]}`, []string{"Patient.name[1].family"}},
+		{"empty string", `{"resourceType":"Patient","name":[{"given":["a",""]}]}`, []string{"Patient.name[0].given[1]"}},
+		{"empty array", `{"resourceType":"Patient","name":[]}`, []string{"Patient.name"}},
+		{"empty object", `{"resourceType":"Patient","name":[{}]}`, []string{"Patient.name[0]"}},
+		{"null property", `{"resourceType":"Patient","gender":null}`, []string{"Patient.gender"}},
+		{"several", `{"resourceType":"Patient","gender":null,"name":[],"text":{"div":""}}`, []string{"Patient.gender", "Patient.name", "Patient.text.div"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Prepare([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, is := range p.Issues {
+				if is.Severity != SeverityError {
+					t.Errorf("issue %+v is not an error", is)
+				}
+				got = append(got, is.Expression...)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("issues at %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestJSONRulesBounded(t *testing.T) {
+	in := `{"resourceType":"Patient","name":[` + strings.Repeat(`{},`, 1000) + `{}]}`
+	p, err := Prepare([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Issues) != maxIssues {
+		t.Errorf("%d issues, want the cap %d", len(p.Issues), maxIssues)
+	}
+}
+
+func TestIDValid(t *testing.T) {
+	for id, want := range map[ID]bool{
+		"a": true, "A-1.b": true, ID(strings.Repeat("x", 64)): true,
+		"": false, ID(strings.Repeat("x", 65)): false, "a_b": false, "a/b": false, "a b": false, "é": false,
+	} {
+		if id.Valid() != want {
+			t.Errorf("ID(%q).Valid() = %v", id, !want)
+		}
+	}
+}
+
+func BenchmarkPrepareRender(b *testing.B) {
+	body := []byte(`{"resourceType":"Patient","id":"x","meta":{"versionId":"1","profile":["http://p"]},"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">` +
+		strings.Repeat("Peter James Chalmers ", 90) + `</div>"},"identifier":[{"use":"usual","system":"urn:oid:1.2.36.146.595.217.0.1","value":"12345"}],"active":true,"name":[{"use":"official","family":"Chalmers","given":["Peter","James"]}],"gender":"male","birthDate":"1974-12-25"}`)
+	at := time.Now()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := Prepare(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.Render("x", 2, at)
+	}
+}

@@ -1,0 +1,114 @@
+package validate
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/cpms-fhir/cpms/fhir"
+)
+
+// TestIssues checks the issues read out of the google/fhir/go parser and
+// validator: their kind, location and code. It also guards the reflection
+// in parseIssues against a change of the library's error shape.
+func TestIssues(t *testing.T) {
+	v, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		in   string
+		kind fhir.Kind
+		want []fhir.Issue // severity, code and expression; diagnostics not compared
+	}{
+		{"valid", `{"resourceType":"Patient","id":"a","name":[{"family":"Chalmers"}],"birthDate":"1974-12"}`, 0, nil},
+		{"unknown element, bad date, bad code", `{"resourceType":"Patient","id":"a","foo":1,"birthDate":"1974-13-25","gender":"mal"}`, fhir.KindInvalid, []fhir.Issue{
+			{Code: fhir.IssueValue, Expression: []string{"Patient.birthDate"}},
+			{Code: fhir.IssueStructure, Expression: []string{"Patient.foo"}},
+			{Code: fhir.IssueCodeInvalid, Expression: []string{"Patient.gender"}},
+		}},
+		{"wrong JSON type", `{"resourceType":"Patient","id":"a","active":"true"}`, fhir.KindInvalid, []fhir.Issue{
+			{Code: fhir.IssueValue, Expression: []string{"Patient.active"}},
+		}},
+		{"array expected", `{"resourceType":"Patient","id":"a","name":{"family":"x"}}`, fhir.KindInvalid, []fhir.Issue{
+			{Code: fhir.IssueValue, Expression: []string{"Patient.name"}},
+		}},
+		{"two choice values", `{"resourceType":"Patient","id":"a","deceasedBoolean":true,"deceasedDateTime":"2020"}`, fhir.KindInvalid, []fhir.Issue{
+			{Code: fhir.IssueStructure, Expression: []string{"Patient.deceasedDateTime"}},
+		}},
+		{"unknown type", `{"resourceType":"Foo","id":"a"}`, fhir.KindInvalid, []fhir.Issue{
+			{Code: fhir.IssueNotSupported, Expression: []string{"resourceType"}},
+		}},
+		{"missing required elements, wrong reference", `{"resourceType":"Observation","id":"a","subject":{"reference":"Organization/1"}}`, fhir.KindUnprocessable, []fhir.Issue{
+			{Code: fhir.IssueRequired, Expression: []string{"Observation.code"}},
+			{Code: fhir.IssueRequired, Expression: []string{"Observation.status"}},
+			{Code: fhir.IssueInvalid, Expression: []string{"Observation.subject"}},
+		}},
+		{"bad id", `{"resourceType":"Patient","id":"a_b"}`, fhir.KindUnprocessable, []fhir.Issue{
+			{Code: fhir.IssueValue, Expression: []string{"Patient.id"}},
+		}},
+		{"nested required", `{"resourceType":"Patient","id":"a","extension":[{"valueString":"x"}]}`, fhir.KindUnprocessable, []fhir.Issue{
+			{Code: fhir.IssueRequired, Expression: []string{"Patient.extension[0].url"}},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := v.Validate([]byte(tt.in))
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("valid resource: %v", err)
+				}
+				return
+			}
+			fe, ok := err.(*fhir.Error)
+			if !ok {
+				t.Fatalf("error %v (%T) is not a *fhir.Error", err, err)
+			}
+			if fe.Kind != tt.kind {
+				t.Errorf("kind %v, want %v", fe.Kind, tt.kind)
+			}
+			var got []fhir.Issue
+			for _, is := range fe.Issues {
+				if is.Severity != fhir.SeverityError || is.Diagnostics == "" {
+					t.Errorf("issue %+v: want an error with diagnostics", is)
+				}
+				got = append(got, fhir.Issue{Code: is.Code, Expression: is.Expression})
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("issues\n got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestResourceTypes(t *testing.T) {
+	types := ResourceTypes()
+	if len(types) != 146 {
+		t.Errorf("%d resource types, want the 146 of FHIR R4", len(types))
+	}
+	for _, rt := range []fhir.ResourceType{"Patient", "Questionnaire", "Bundle", "Parameters", "Binary"} {
+		if !IsResourceType(rt) {
+			t.Errorf("%s is not a resource type", rt)
+		}
+	}
+	for _, rt := range []fhir.ResourceType{"", "patient", "Resource", "DomainResource", "HumanName"} {
+		if IsResourceType(rt) {
+			t.Errorf("%q is a resource type", rt)
+		}
+	}
+}
+
+func BenchmarkValidatePatient(b *testing.B) {
+	v, err := New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(`{"resourceType":"Patient","id":"example","meta":{"versionId":"1","lastUpdated":"2024-01-01T00:00:00.000Z"},"identifier":[{"use":"usual","type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"MR"}]},"system":"urn:oid:1.2.36.146.595.217.0.1","value":"12345","period":{"start":"2001-05-06"},"assigner":{"display":"Acme Healthcare"}}],"active":true,"name":[{"use":"official","family":"Chalmers","given":["Peter","James"]},{"use":"usual","given":["Jim"]}],"telecom":[{"system":"phone","value":"(03) 5555 6473","use":"work","rank":1}],"gender":"male","birthDate":"1974-12-25","address":[{"use":"home","type":"both","text":"534 Erewhon St PeasantVille, Rainbow, Vic  3999","line":["534 Erewhon St"],"city":"PleasantVille","district":"Rainbow","state":"Vic","postalCode":"3999","period":{"start":"1974-12-25"}}],"contact":[{"relationship":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0131","code":"N"}]}],"name":{"family":"du Marché","given":["Bénédicte"]},"telecom":[{"system":"phone","value":"+33 (237) 998327"}],"gender":"female"}],"managingOrganization":{"reference":"Organization/1"}}`)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := v.Validate(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
