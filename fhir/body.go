@@ -49,6 +49,9 @@ func Prepare(body []byte) (*Prepared, error) {
 		return nil, invalidJSON(err)
 	}
 	b := compact.Bytes()
+	if err := checkDepth(b); err != nil {
+		return nil, err
+	}
 	members, err := objectMembers(b)
 	if err != nil {
 		return nil, err
@@ -140,153 +143,6 @@ func (p *Prepared) SameContent(stored *Resource) bool {
 		return false
 	}
 	return bytes.Equal(p.Render(stored.ID, stored.Version, stored.LastUpdated), stored.Body)
-}
-
-type member struct {
-	key   string
-	raw   []byte // the key and value as they appear: "key":value
-	value []byte
-}
-
-func appendMember(dst []byte, m member) []byte {
-	if len(dst) > 0 {
-		dst = append(dst, ',')
-	}
-	return append(dst, m.raw...)
-}
-
-// objectMembers splits a compact JSON object into its members.
-func objectMembers(b []byte) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, invalidJSON(err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, &Error{Kind: KindInvalid, Err: errNotObject, Issues: []Issue{{Severity: SeverityError,
-			Code: IssueStructure, Diagnostics: "the body must be a JSON object holding a FHIR resource"}}}
-	}
-	var out []member
-	for dec.More() {
-		start := dec.InputOffset()
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, invalidJSON(err)
-		}
-		key := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, invalidJSON(err)
-		}
-		raw := bytes.TrimLeft(b[start:dec.InputOffset()], ",")
-		out = append(out, member{key: key, raw: raw, value: v})
-	}
-	return out, nil
-}
-
-// maxIssues bounds the issues one check reports, so that a hostile body
-// cannot make the server build an enormous OperationOutcome.
-const maxIssues = 100
-
-// checkJSONRules walks the whole document once and reports what FHIR's JSON
-// format forbids and a JSON parser would silently accept: a property named
-// twice in one object (a parser keeps one of them, so the stored bytes and
-// the validated content would differ), null as a property value, and empty
-// strings, arrays and objects. null stays allowed inside arrays, where it
-// aligns primitive values with their "_name" extensions.
-func checkJSONRules(b []byte, root string) []Issue {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	type frame struct {
-		object bool
-		path   string
-		index  int
-		n      int // members or items seen
-		keys   map[string]struct{}
-		key    string // the member whose value comes next (objects)
-	}
-	var (
-		stack  []frame
-		issues []Issue
-	)
-	report := func(path, msg string) {
-		if len(issues) < maxIssues {
-			issues = append(issues, Issue{Severity: SeverityError, Code: IssueStructure, Diagnostics: msg, Expression: []string{path}})
-		}
-	}
-	childPath := func() string {
-		if len(stack) == 0 {
-			return root
-		}
-		f := &stack[len(stack)-1]
-		if f.object {
-			return f.path + "." + f.key
-		}
-		return f.path + "[" + strconv.Itoa(f.index) + "]"
-	}
-	inObject := func() bool { return len(stack) > 0 && stack[len(stack)-1].object }
-	expectKey := func() bool { return inObject() && stack[len(stack)-1].key == "" }
-	valueDone := func() {
-		if len(stack) == 0 {
-			return
-		}
-		f := &stack[len(stack)-1]
-		f.n++
-		if f.object {
-			f.key = ""
-		} else {
-			f.index++
-		}
-	}
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			// The body was compacted, so it is valid JSON: EOF is the end.
-			return issues
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				stack = append(stack, frame{object: t == '{', path: childPath()})
-			case '}', ']':
-				f := stack[len(stack)-1]
-				if f.n == 0 && len(stack) > 1 {
-					if f.object {
-						report(f.path, "an object must not be empty")
-					} else {
-						report(f.path, "an array must not be empty")
-					}
-				}
-				stack = stack[:len(stack)-1]
-				valueDone()
-			}
-		case string:
-			if expectKey() {
-				f := &stack[len(stack)-1]
-				if f.keys == nil {
-					f.keys = make(map[string]struct{}, 8)
-				}
-				if _, dup := f.keys[t]; dup {
-					report(f.path+"."+t, "the property "+strconv.Quote(t)+" appears more than once")
-				}
-				f.keys[t] = struct{}{}
-				f.key = t
-				continue
-			}
-			if t == "" {
-				report(childPath(), "a string must not be empty")
-			}
-			valueDone()
-		case nil:
-			if inObject() {
-				report(childPath(), "null is not allowed as a property value")
-			}
-			valueDone()
-		default:
-			valueDone()
-		}
-	}
 }
 
 func invalidJSON(err error) *Error {

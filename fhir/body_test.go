@@ -3,6 +3,7 @@ package fhir
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -182,5 +183,42 @@ func BenchmarkPrepareRender(b *testing.B) {
 			b.Fatal(err)
 		}
 		p.Render("x", 2, at)
+	}
+}
+
+func TestPrepareDepthLimit(t *testing.T) {
+	deep := `{"resourceType":"Basic","extension":` + strings.Repeat(`[`, maxDepth) + strings.Repeat(`]`, maxDepth) + `}`
+	if _, err := Prepare([]byte(deep)); KindOf(err) != KindInvalid || !strings.Contains(err.Error(), "deeper") {
+		t.Errorf("deep nesting: %v", err)
+	}
+	ok := `{"resourceType":"Basic","extension":` + strings.Repeat(`[`, maxDepth-2) + `1` + strings.Repeat(`]`, maxDepth-2) + `}`
+	if _, err := Prepare([]byte(ok)); err != nil {
+		t.Errorf("nesting within the limit: %v", err)
+	}
+}
+
+func TestJSONRulesEscapedKeys(t *testing.T) {
+	p, err := Prepare([]byte(`{"resourceType":"Patient","active":true,"act\u0069ve":false,"gender":"x\"y"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Issues) != 1 || p.Issues[0].Expression[0] != "Patient.active" {
+		t.Errorf("issues %+v, want one duplicate at Patient.active", p.Issues)
+	}
+}
+
+func TestPrepareManyKeys(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString(`{"resourceType":"Basic"`)
+	for i := range 100 {
+		sb.WriteString(`,"k` + strconv.Itoa(i) + `":1`)
+	}
+	sb.WriteString(`,"k7":2}`)
+	p, err := Prepare([]byte(sb.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Issues) != 1 || p.Issues[0].Expression[0] != "Basic.k7" {
+		t.Errorf("issues %+v, want one duplicate at Basic.k7", p.Issues)
 	}
 }
