@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/engine"
@@ -41,14 +42,14 @@ func (s *Store) History(ctx context.Context, q engine.HistoryQuery) (*engine.His
 		// lastUpdated never decreases along seq, so the first version at
 		// or after Since bounds the range of sequence numbers.
 		sb.WriteString(` AND v.seq >= COALESCE((SELECT MIN(seq) FROM version WHERE updated >= ?), 9223372036854775807)`)
-		args = append(args, q.Since.UnixMilli())
+		args = append(args, ceilMillis(q.Since))
 	}
 	if !q.AtEnd.IsZero() {
 		// Current at some instant of [AtStart, AtEnd): written before the
 		// end and not replaced before the start.
 		sb.WriteString(` AND v.updated < ? AND NOT EXISTS (SELECT 1 FROM version n
 			WHERE n.rid = v.rid AND n.version = v.version + 1 AND n.updated <= ?)`)
-		args = append(args, q.AtEnd.UnixMilli(), q.AtStart.UnixMilli())
+		args = append(args, ceilMillis(q.AtEnd), q.AtStart.UnixMilli())
 	}
 	sb.WriteString(` ORDER BY v.seq DESC LIMIT ?`)
 	args = append(args, q.Count+1)
@@ -74,4 +75,16 @@ func (s *Store) History(ctx context.Context, q engine.HistoryQuery) (*engine.His
 		page.Versions = append(page.Versions, r)
 	}
 	return page, storeErr("read history", rows.Err())
+}
+
+// ceilMillis returns t in Unix milliseconds rounded up. Stored times are
+// whole milliseconds, so "updated >= t" and "updated < t" hold exactly
+// when they hold for t rounded up (and "updated <= t" for t rounded down,
+// which UnixMilli gives).
+func ceilMillis(t time.Time) int64 {
+	ms := t.UnixMilli()
+	if t.After(time.UnixMilli(ms)) {
+		ms++
+	}
+	return ms
 }

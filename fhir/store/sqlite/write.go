@@ -19,12 +19,20 @@ func (s *Store) Write(ctx context.Context, fn func(tx engine.Tx) error) error {
 	if err != nil {
 		return storeErr("begin a transaction", err)
 	}
+	// Roll back whatever way fn ends, a panic included, so that the one
+	// write connection is never left in an open transaction; after a
+	// commit this does nothing.
+	defer sqlTx.Rollback()
 	tx := &tx{s: s, tx: sqlTx, seq: s.seq, last: s.last}
 	if err := fn(tx); err != nil {
-		sqlTx.Rollback()
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			// The context ended first and database/sql rolled the
+			// transaction back: a cancellation, not a store failure.
+			return ctxErr
+		}
 		return storeErr("commit", err)
 	}
 	s.seq, s.last = tx.seq, tx.last
