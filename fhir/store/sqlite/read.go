@@ -9,26 +9,22 @@ import (
 	"github.com/cpms-fhir/cpms/fhir"
 )
 
-// querier is what reads need: the read pool, or a write transaction.
+// querier is what searches need: the read pool, or a write transaction.
 type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-const readCurrent = `SELECT r.version, r.deleted, v.updated, v.method, v.body
-	FROM resource r JOIN version v ON v.seq = r.seq
-	WHERE r.type = ? AND r.id = ?`
-
 // Read returns the current version of t/id.
 func (s *Store) Read(ctx context.Context, t fhir.ResourceType, id fhir.ID) (*fhir.Resource, error) {
-	return read(ctx, s.r, t, id)
+	return read(ctx, s.st.readCurrent, t, id)
 }
 
-func read(ctx context.Context, q querier, t fhir.ResourceType, id fhir.ID) (*fhir.Resource, error) {
+// read runs sqlReadCurrent prepared on the read pool or in a transaction.
+func read(ctx context.Context, st *sql.Stmt, t fhir.ResourceType, id fhir.ID) (*fhir.Resource, error) {
 	r := &fhir.Resource{Type: t, ID: id}
 	var updated int64
 	var method string
-	err := q.QueryRowContext(ctx, readCurrent, string(t), string(id)).Scan(&r.Version, &r.Deleted, &updated, &method, &r.Body)
+	err := st.QueryRowContext(ctx, string(t), string(id)).Scan(&r.Version, &r.Deleted, &updated, &method, &r.Body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fhir.Errorf(fhir.KindNotFound, "%s/%s is not known", t, id)
 	}
@@ -40,16 +36,12 @@ func read(ctx context.Context, q querier, t fhir.ResourceType, id fhir.ID) (*fhi
 	return r, nil
 }
 
-const readVersion = `SELECT v.updated, v.method, v.body
-	FROM resource r JOIN version v ON v.rid = r.rid AND v.version = ?
-	WHERE r.type = ? AND r.id = ?`
-
 // VRead returns one version of t/id.
 func (s *Store) VRead(ctx context.Context, t fhir.ResourceType, id fhir.ID, version int64) (*fhir.Resource, error) {
 	r := &fhir.Resource{Type: t, ID: id, Version: version}
 	var updated int64
 	var method string
-	err := s.r.QueryRowContext(ctx, readVersion, version, string(t), string(id)).Scan(&updated, &method, &r.Body)
+	err := s.st.readVersion.QueryRowContext(ctx, version, string(t), string(id)).Scan(&updated, &method, &r.Body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fhir.Errorf(fhir.KindNotFound, "version %d of %s/%s is not known", version, t, id)
 	}

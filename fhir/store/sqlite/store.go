@@ -29,6 +29,7 @@ type Options struct {
 // Store is the embedded SQLite store.
 type Store struct {
 	w, r *sql.DB
+	st   statements
 	lock *os.File
 	log  *slog.Logger
 
@@ -85,6 +86,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: read state: %w", err)
 	}
 	s.last = time.UnixMilli(lastMs).UTC()
+	if err := s.prepare(ctx); err != nil {
+		s.closeAll()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -142,6 +147,7 @@ func (s *Store) Close() error {
 
 func (s *Store) closeAll() error {
 	var errs []error
+	s.st.close()
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"time"
 
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/engine"
 	"github.com/cpms-fhir/cpms/fhir/search"
@@ -50,7 +53,7 @@ type tx struct {
 }
 
 func (t *tx) Read(ctx context.Context, typ fhir.ResourceType, id fhir.ID) (*fhir.Resource, error) {
-	return read(ctx, t.tx, typ, id)
+	return read(ctx, t.tx.StmtContext(ctx, t.s.st.wReadCurrent), typ, id)
 }
 
 func (t *tx) Search(ctx context.Context, q *search.Query, limit int) ([]*fhir.Resource, error) {
@@ -70,29 +73,32 @@ func (t *tx) Now() time.Time {
 	return t.now
 }
 
+// Put stores r as the new current version: a new resource row for version
+// 1, otherwise an update guarded by the previous version number, so that
+// a version that does not follow the current one is a conflict.
 func (t *tx) Put(ctx context.Context, r *fhir.Resource, idx *search.Index) error {
-	var rid, cur int64
-	err := t.tx.QueryRowContext(ctx, `SELECT rid, version FROM resource WHERE type = ? AND id = ?`, string(r.Type), string(r.ID)).Scan(&rid, &cur)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		cur = 0
-	case err != nil:
-		return storeErr("write", err)
+	if r.Version < 1 {
+		return fhir.Errorf(fhir.KindConflict, "version %d of %s is not a version number", r.Version, r.Ref())
 	}
-	if r.Version != cur+1 {
-		return fhir.Errorf(fhir.KindConflict, "version %d of %s cannot follow version %d", r.Version, r.Ref(), cur)
-	}
-	t.seq++
-	seq := t.seq
 	if r.LastUpdated.Before(t.last) {
 		return fhir.Internal("the store failed to write", errors.New("lastUpdated before the last stored time"))
 	}
-	t.last = r.LastUpdated
-	if cur == 0 {
-		err = t.tx.QueryRowContext(ctx, `INSERT INTO resource (type, id, version, seq, deleted) VALUES (?, ?, ?, ?, ?) RETURNING rid`,
-			string(r.Type), string(r.ID), r.Version, seq, r.Deleted).Scan(&rid)
+	seq := t.seq + 1
+	var rid int64
+	var err error
+	if r.Version == 1 {
+		err = t.tx.StmtContext(ctx, t.s.st.insertResource).QueryRowContext(ctx,
+			string(r.Type), string(r.ID), seq, r.Deleted).Scan(&rid)
+		var se *sqlite.Error
+		if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+			return fhir.Errorf(fhir.KindConflict, "version 1 of %s cannot be written: the resource exists", r.Ref())
+		}
 	} else {
-		_, err = t.tx.ExecContext(ctx, `UPDATE resource SET version = ?, seq = ?, deleted = ? WHERE rid = ?`, r.Version, seq, r.Deleted, rid)
+		err = t.tx.StmtContext(ctx, t.s.st.updateResource).QueryRowContext(ctx,
+			r.Version, seq, r.Deleted, string(r.Type), string(r.ID), r.Version-1).Scan(&rid)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fhir.Errorf(fhir.KindConflict, "version %d of %s does not follow the current version", r.Version, r.Ref())
+		}
 	}
 	if err != nil {
 		return storeErr("write", err)
@@ -101,26 +107,30 @@ func (t *tx) Put(ctx context.Context, r *fhir.Resource, idx *search.Index) error
 	if !r.Deleted {
 		body = r.Body
 	}
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO version (seq, rid, type, version, updated, method, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := t.tx.StmtContext(ctx, t.s.st.insertVersion).ExecContext(ctx,
 		seq, rid, string(r.Type), r.Version, r.LastUpdated.UnixMilli(), string(r.Method), body); err != nil {
 		return storeErr("write", err)
 	}
-	return t.index(ctx, rid, r, idx, cur == 0)
+	if err := t.index(ctx, rid, r, idx, r.Version == 1); err != nil {
+		return err
+	}
+	t.seq, t.last = seq, r.LastUpdated
+	return nil
 }
 
 // index replaces the search values of resource rid.
 func (t *tx) index(ctx context.Context, rid int64, r *fhir.Resource, idx *search.Index, fresh bool) error {
 	if !fresh {
-		if _, err := t.tx.ExecContext(ctx, `DELETE FROM token WHERE rid = ?`, rid); err != nil {
+		if _, err := t.tx.StmtContext(ctx, t.s.st.deleteTokens).ExecContext(ctx, rid); err != nil {
 			return storeErr("index", err)
 		}
 	}
-	if idx == nil || r.Deleted {
+	if idx == nil || r.Deleted || len(idx.Tokens) == 0 {
 		return nil
 	}
+	ins := t.tx.StmtContext(ctx, t.s.st.insertToken)
 	for _, tok := range idx.Tokens {
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO token (rid, type, param, system, code) VALUES (?, ?, ?, ?, ?)`,
-			rid, string(r.Type), tok.Param, tok.System, tok.Code); err != nil {
+		if _, err := ins.ExecContext(ctx, rid, string(r.Type), tok.Param, tok.System, tok.Code); err != nil {
 			return storeErr("index", err)
 		}
 	}
