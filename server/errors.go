@@ -72,9 +72,9 @@ func (s *Server) fail(c *gin.Context, err error) {
 		}
 	}
 	if m.status == http.StatusMethodNotAllowed {
-		if allow := c.GetString(keyAllow); allow != "" {
-			c.Header("Allow", allow)
-		}
+		// A 405 must carry Allow (RFC 9110 15.5.6), empty when no method
+		// is allowed; c.Header would drop an empty value.
+		c.Writer.Header()["Allow"] = []string{c.GetString(keyAllow)}
 	}
 	s.writeJSON(c, m.status, fhir.Outcome(issues))
 	c.Abort()
@@ -89,8 +89,12 @@ func notFoundPath(path string) *fhir.Error {
 
 func methodNotAllowed(c *gin.Context, allowed ...string) *fhir.Error {
 	c.Set(keyAllow, strings.Join(allowed, ", "))
+	msg := "method " + c.Request.Method + " is not allowed here"
+	if len(allowed) > 0 {
+		msg += "; allowed: " + strings.Join(allowed, ", ")
+	}
 	return &fhir.Error{Kind: fhir.KindMethodNotAllowed, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
-		Code: fhir.IssueNotSupported, Diagnostics: "method " + c.Request.Method + " is not allowed here; allowed: " + strings.Join(allowed, ", ")}}}
+		Code: fhir.IssueNotSupported, Diagnostics: msg}}}
 }
 
 func truncate(s string, n int) string {

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/engine"
 )
 
 // fhirHandler routes every request under /fhir. FHIR URLs mix ids,
@@ -72,6 +73,9 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 		case http.MethodPatch:
 			return s.conditionalPatch(c, t)
 		}
+		if err := engine.CheckType(t); err != nil {
+			return err // an unknown type is not found, whatever the method
+		}
 		return methodNotAllowed(c, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch)
 	case 2:
 		t := fhir.ResourceType(seg[0])
@@ -99,6 +103,9 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 			return s.delete(c, t, id)
 		case http.MethodPatch:
 			return s.patch(c, t, id)
+		}
+		if err := engine.CheckType(t); err != nil {
+			return err
 		}
 		return methodNotAllowed(c, http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodPatch)
 	case 3:

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -25,11 +26,17 @@ func (s *Server) read(c *gin.Context, t fhir.ResourceType, id fhir.ID) error {
 }
 
 // notModified answers the conditional read headers: If-None-Match with the
-// current ETag, or If-Modified-Since not before the last update.
+// current ETag (in a list, or "*"), or If-Modified-Since not before the
+// last update.
 func notModified(req *http.Request, r *fhir.Resource) bool {
 	if inm := req.Header.Get("If-None-Match"); inm != "" {
-		v, ok := parseETag(inm)
-		return ok && v == r.Version
+		for _, tag := range strings.Split(inm, ",") {
+			tag = strings.TrimSpace(tag)
+			if v, ok := parseETag(tag); tag == "*" || (ok && v == r.Version) {
+				return true
+			}
+		}
+		return false
 	}
 	if ims := req.Header.Get("If-Modified-Since"); ims != "" {
 		t, err := http.ParseTime(ims)

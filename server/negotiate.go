@@ -38,6 +38,13 @@ func unsupportedXML(where string) *fhir.Error {
 // (which wins) or the Accept header.
 func checkResponseFormat(r *http.Request) error {
 	if f := r.URL.Query().Get("_format"); f != "" {
+		// An unescaped "+" in the query (_format=application/fhir+json,
+		// as typed in a browser) arrives as a space.
+		typ, params, _ := strings.Cut(f, ";")
+		if params != "" {
+			params = ";" + params
+		}
+		f = strings.ReplaceAll(strings.TrimSpace(typ), " ", "+") + params
 		mt, _, err := mime.ParseMediaType(f)
 		if err != nil {
 			mt = strings.ToLower(strings.TrimSpace(f))

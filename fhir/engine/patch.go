@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
+	"strconv"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 
@@ -64,10 +66,29 @@ func (e *Engine) ConditionalPatch(ctx context.Context, t fhir.ResourceType, crit
 }
 
 func decodePatch(patch []byte) (jsonpatch.Patch, error) {
+	bad := func(err error, why string) error {
+		return &fhir.Error{Kind: fhir.KindInvalid, Err: err, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			Code: fhir.IssueStructure, Diagnostics: "the body is not a JSON Patch document (RFC 6902): " + why}}}
+	}
+	// The library's own messages for these cases name Go types ("cannot
+	// unmarshal object into Go value of type jsonpatch.Patch") or say
+	// nothing ("invalid state detected"): check the shape first.
+	var list []json.RawMessage
+	if err := json.Unmarshal(patch, &list); err != nil {
+		if !json.Valid(patch) {
+			return nil, bad(err, "the body is not valid JSON")
+		}
+		return nil, bad(err, "it must be a JSON array of operations")
+	}
+	for i, op := range list {
+		if len(op) == 0 || op[0] != '{' {
+			return nil, bad(nil, "operation "+strconv.Itoa(i)+" is not a JSON object")
+		}
+	}
 	ops, err := jsonpatch.DecodePatch(patch)
 	if err != nil {
-		return nil, &fhir.Error{Kind: fhir.KindInvalid, Err: err, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
-			Code: fhir.IssueStructure, Diagnostics: "the body is not a JSON Patch document (RFC 6902): " + err.Error()}}}
+		// The remaining errors name the faulty operation.
+		return nil, bad(err, err.Error())
 	}
 	return ops, nil
 }
