@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"strconv"
 	"time"
 )
@@ -46,7 +45,7 @@ func Prepare(body []byte) (*Prepared, error) {
 	var compact bytes.Buffer
 	compact.Grow(len(body))
 	if err := json.Compact(&compact, body); err != nil {
-		return nil, invalidJSON(err)
+		return nil, invalidJSON(body)
 	}
 	b := compact.Bytes()
 	if err := checkDepth(b); err != nil {
@@ -145,13 +144,28 @@ func (p *Prepared) SameContent(stored *Resource) bool {
 	return bytes.Equal(p.Render(stored.ID, stored.Version, stored.LastUpdated), stored.Body)
 }
 
-func invalidJSON(err error) *Error {
+// invalidJSON describes a JSON syntax error in body with its line and
+// column. json.Compact does not say where it failed, so the body is
+// decoded once more to find out.
+func invalidJSON(body []byte) *Error {
+	var raw json.RawMessage
+	err := json.Unmarshal(body, &raw)
 	msg := "the body is not valid JSON"
 	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		msg += " (at byte " + strconv.FormatInt(se.Offset, 10) + ": " + se.Error() + ")"
-	} else if err == io.ErrUnexpectedEOF || errors.Is(err, io.EOF) {
-		msg += " (unexpected end of input)"
+	switch {
+	case errors.As(err, &se):
+		line, col := position(body, se.Offset-1) // Offset counts the offending byte
+		msg += " (line " + strconv.Itoa(line) + ", column " + strconv.Itoa(col) + ": " + se.Error() + ")"
+	case err == nil:
+		msg += " (it holds more than one value)"
 	}
 	return &Error{Kind: KindInvalid, Err: err, Issues: []Issue{{Severity: SeverityError, Code: IssueStructure, Diagnostics: msg}}}
+}
+
+// position turns a byte offset into a 1-based line and column.
+func position(b []byte, off int64) (line, col int) {
+	off = max(0, min(off, int64(len(b))))
+	line = 1 + bytes.Count(b[:off], []byte("\n"))
+	col = int(off) - bytes.LastIndexByte(b[:off], '\n')
+	return line, col
 }

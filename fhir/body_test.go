@@ -101,6 +101,7 @@ func TestPrepareErrors(t *testing.T) {
 		{"id not a string", `{"resourceType":"Patient","id":1}`, "id must be a string"},
 		{"meta not an object", `{"resourceType":"Patient","meta":[]}`, "meta must be"},
 		{"trailing data", `{"resourceType":"Patient"} {}`, "not valid JSON"},
+		{"position", "{\n  \"resourceType\": \"Patient\",\n  \"active\": tru\n}", "line 3, column 16"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,7 +121,8 @@ func TestJSONRules(t *testing.T) {
 		name, in string
 		want     []string // expressions of the issues, in document order
 	}{
-		{"clean", `{"resourceType":"Patient","name":[{"given":["a",null]}],"_birthDate":{"extension":[{"url":"u","valueString":"x"}]}}`, nil},
+		{"clean", `{"resourceType":"Patient","name":[{"given":["a",null],"_given":[null,{"id":"g"}]}],"_birthDate":{"extension":[{"url":"u","valueString":"x"}]}}`, nil},
+		{"null without partner", `{"resourceType":"Patient","name":[null,{"given":[null,"b"],"_family":{"id":"f"}}]}`, []string{"Patient.name[1].given", "Patient.name"}},
 		{"duplicate top-level", `{"resourceType":"Patient","active":true,"active":false}`, []string{"Patient.active"}},
 		{"duplicate nested", `{"resourceType":"Patient","name":[{"family":"a"},{"family":"b","family":"c"}]}`, []string{"Patient.name[1].family"}},
 		{"empty string", `{"resourceType":"Patient","name":[{"given":["a",""]}]}`, []string{"Patient.name[0].given[1]"}},

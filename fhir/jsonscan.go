@@ -145,6 +145,8 @@ type rules struct {
 	root   string
 	path   []pathStep
 	issues []Issue
+	// arrayNulls says whether the array value just walked held null items.
+	arrayNulls bool
 }
 
 type pathStep struct {
@@ -156,9 +158,9 @@ type pathStep struct {
 // would silently accept: a property named twice in one object (a parser
 // keeps one of them, so the stored bytes and the validated content would
 // differ), null as a property value, and empty strings, arrays and
-// objects. null stays allowed inside arrays, where it aligns primitive
-// values with their "_name" extensions. b must be compact and no deeper
-// than maxDepth.
+// objects. null stays allowed inside an array that has a partner ("given"
+// and "_given"), where it aligns primitive values with their ids and
+// extensions. b must be compact and no deeper than maxDepth.
 func checkJSONRules(b []byte, root string) []Issue {
 	r := &rules{b: b, root: root}
 	r.value(0, false)
@@ -197,11 +199,14 @@ func (r *rules) value(i int, inArray bool) int {
 			return i + 2
 		}
 		i++
+		nulls := false
 		for n := 0; ; n++ {
+			nulls = nulls || b[i] == 'n'
 			r.path = append(r.path, pathStep{index: n})
 			i = r.value(i, true)
 			r.path = r.path[:len(r.path)-1]
 			if b[i] == ']' {
+				r.arrayNulls = nulls
 				return i + 1
 			}
 			i++ // ','
@@ -229,7 +234,7 @@ func (r *rules) object(i int) int {
 		}
 		return i + 2
 	}
-	var keys []string
+	var keys, nullKeys []string
 	var keySet map[string]struct{}
 	i++
 	for {
@@ -241,12 +246,41 @@ func (r *rules) object(i int) int {
 			r.path = r.path[:len(r.path)-1]
 		}
 		r.path = append(r.path, pathStep{key: key})
+		r.arrayNulls = false
 		i = r.value(keyEnd+1, false)
+		if b[keyEnd+1] == '[' && r.arrayNulls {
+			nullKeys = append(nullKeys, key)
+		}
 		r.path = r.path[:len(r.path)-1]
 		if b[i] == '}' {
+			r.checkNullPartners(nullKeys, keys)
 			return i + 1
 		}
 		i++ // ','
+	}
+}
+
+// checkNullPartners reports arrays holding null items that have no
+// partner: null only aligns an array of primitive values ("given") with
+// the array of their ids and extensions ("_given").
+func (r *rules) checkNullPartners(nullKeys, keys []string) {
+	for _, k := range nullKeys {
+		partner := "_" + k
+		if strings.HasPrefix(k, "_") {
+			partner = k[1:]
+		}
+		found := false
+		for _, other := range keys {
+			if other == partner {
+				found = true
+				break
+			}
+		}
+		if !found {
+			r.path = append(r.path, pathStep{key: k})
+			r.report("null items are only allowed to align primitive values with their " + strconv.Quote(partner) + " array, which is missing")
+			r.path = r.path[:len(r.path)-1]
+		}
 	}
 }
 

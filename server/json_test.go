@@ -39,29 +39,29 @@ func TestFHIRJSONForms(t *testing.T) {
 
 // TestNullPaddedPrimitiveArrays covers the FHIR JSON form of a repeating
 // primitive whose repetitions carry extensions: two arrays aligned with
-// nulls (http://hl7.org/fhir/R4/json.html#primitive). The validator
-// refuses it today; the test turns into a failure when that is fixed, so
-// that this skip is removed.
+// nulls (http://hl7.org/fhir/R4/json.html#primitive). They are stored as
+// sent; a null in an array without a partner array is refused.
 func TestNullPaddedPrimitiveArrays(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
 	ext := `{"extension":[{"url":"http://example.org/x","valueString":"y"}]}`
 	bodies := map[string]string{
-		"n1": `{"resourceType":"Patient","id":"n1","name":[{"given":["a","b"],"_given":[null,` + ext + `]}]}`,
-		"n2": `{"resourceType":"Patient","id":"n2","name":[{"given":["a",null],"_given":[null,` + ext + `]}]}`,
+		"n1": `"name":[{"given":["a","b"],"_given":[null,` + ext + `]}]`,
+		"n2": `"name":[{"given":["a",null],"_given":[null,` + ext + `]}]`,
 	}
-	var refused []string
-	for id, b := range bodies {
-		r := ts.do(http.MethodPut, "/fhir/Patient/"+id, b)
+	for id, members := range bodies {
+		r := ts.do(http.MethodPut, "/fhir/Patient/"+id, `{"resourceType":"Patient","id":"`+id+`",`+members+`}`)
 		if r.Status != http.StatusCreated {
-			refused = append(refused, firstIssue(r))
+			t.Errorf("%s: status %d: %s", id, r.Status, r.Body)
+			continue
+		}
+		r = ts.do(http.MethodGet, "/fhir/Patient/"+id, nil)
+		if !strings.HasSuffix(string(r.Body), "},"+members+"}") {
+			t.Errorf("%s: stored as %s", id, r.Body)
 		}
 	}
-	if len(refused) == len(bodies) {
-		t.Skipf("known bug (fhir/validate, github.com/google/fhir/go v0.7.4): null padding in repeating primitives is refused: %v", refused)
+	r := ts.do(http.MethodPut, "/fhir/Patient/n3", `{"resourceType":"Patient","id":"n3","name":[{"given":["a",null]}]}`)
+	if r.Status != http.StatusBadRequest || !strings.Contains(firstIssue(r), "_given") {
+		t.Errorf("null without a partner array: %d %s", r.Status, r.Body)
 	}
-	if len(refused) > 0 {
-		t.Errorf("some null-padded arrays are still refused: %v", refused)
-	}
-	t.Error("null-padded primitive arrays are accepted now: remove the skip from this test")
 }

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"reflect"
@@ -44,6 +45,9 @@ func New() (*Validator, error) {
 // resource is valid, or a *fhir.Error listing every issue found, sorted by
 // location.
 func (v *Validator) Validate(body []byte) error {
+	if bytes.Contains(body, []byte("null")) {
+		body = alignNulls(body)
+	}
 	var rep reporter
 	_, err := v.u.UnmarshalWithErrorReporter(body, &rep)
 	if err != nil {
@@ -59,6 +63,43 @@ func (v *Validator) Validate(body []byte) error {
 	}
 	sortIssues(rep.issues)
 	return &fhir.Error{Kind: fhir.KindUnprocessable, Issues: rep.issues}
+}
+
+// alignNulls rewrites null items of arrays as empty objects. FHIR JSON
+// pads an array of primitive values and the array of their extensions with
+// null where one side has nothing ("given":["a","b"],"_given":[null,{...}]);
+// the google/fhir/go parser refuses null there but reads {} as "no value,
+// no extension", which is the same thing. Null elsewhere is refused before
+// validation (fhir.Prepare).
+func alignNulls(b []byte) []byte {
+	out := make([]byte, 0, len(b)+16)
+	var prev byte // last byte outside strings and whitespace
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c == '"':
+			j := i + 1
+			for ; j < len(b) && b[j] != '"'; j++ {
+				if b[j] == '\\' {
+					j++
+				}
+			}
+			out = append(out, b[i:min(j+1, len(b))]...)
+			i = j
+			prev = '"'
+			continue
+		case c == 'n' && (prev == '[' || prev == ',') && bytes.HasPrefix(b[i:], []byte("null")):
+			out = append(out, '{', '}')
+			i += 3
+			prev = '}'
+			continue
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		default:
+			prev = c
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // reporter collects the issues of the validation phase, which runs after

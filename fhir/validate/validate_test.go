@@ -112,3 +112,40 @@ func BenchmarkValidatePatient(b *testing.B) {
 		}
 	}
 }
+
+// TestNullAlignedPrimitives checks the FHIR JSON form that pads a primitive
+// array and its extension array with null (R4 json.html#primitive).
+func TestNullAlignedPrimitives(t *testing.T) {
+	v, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext := `{"extension":[{"url":"http://example.org/x","valueString":"y"}]}`
+	for _, in := range []string{
+		`{"resourceType":"Patient","id":"a","name":[{"given":["a","b"],"_given":[null,` + ext + `]}]}`,
+		`{"resourceType":"Patient","id":"a","name":[{"given":[null,"b"],"_given":[` + ext + `,null]}]}`,
+		"{\"resourceType\":\"Patient\",\"id\":\"a\",\"name\":[{\"given\":[ null , \"n,[null]\"],\"_given\":[\n" + ext + ",\tnull]}]}",
+	} {
+		if err := v.Validate([]byte(in)); err != nil {
+			t.Errorf("%s: %v", in, err)
+		}
+	}
+	// The extensions of the aligned items are still validated.
+	bad := `{"resourceType":"Patient","id":"a","name":[{"given":[null,"b"],"_given":[{"extension":[{"valueString":"y"}]},null]}]}`
+	err = v.Validate([]byte(bad))
+	fe, ok := err.(*fhir.Error)
+	if !ok || len(fe.Issues) != 1 || fe.Issues[0].Expression[0] != "Patient.name[0].given[0].extension[0].url" {
+		t.Errorf("extension without url: %v", err)
+	}
+}
+
+func TestAlignNulls(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"a":[null,1],"b":"null","c":[ null ]}`:   `{"a":[{},1],"b":"null","c":[ {} ]}`,
+		`{"s":"\"[null","d":[1,null],"e":"x\\"}`: `{"s":"\"[null","d":[1,{}],"e":"x\\"}`,
+	} {
+		if got := string(alignNulls([]byte(in))); got != want {
+			t.Errorf("alignNulls(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
