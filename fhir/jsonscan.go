@@ -157,8 +157,8 @@ type pathStep struct {
 // checkJSONRules reports what FHIR's JSON format forbids and a JSON parser
 // would silently accept: a property named twice in one object (a parser
 // keeps one of them, so the stored bytes and the validated content would
-// differ), null as a property value, and empty strings, arrays and
-// objects. null stays allowed inside an array that has a partner ("given"
+// differ), null as a property value, empty strings, arrays and objects,
+// and narratives (Narrative.div) that break FHIR's XHTML rules. null stays allowed inside an array that has a partner ("given"
 // and "_given"), where it aligns primitive values with their ids and
 // extensions. b must be compact and no deeper than maxDepth.
 func checkJSONRules(b []byte, root string) []Issue {
@@ -167,7 +167,9 @@ func checkJSONRules(b []byte, root string) []Issue {
 	return r.issues
 }
 
-func (r *rules) report(msg string) {
+func (r *rules) report(msg string) { r.reportCode(IssueStructure, msg) }
+
+func (r *rules) reportCode(code IssueType, msg string) {
 	if len(r.issues) >= maxIssues {
 		return
 	}
@@ -183,7 +185,7 @@ func (r *rules) report(msg string) {
 			sb.WriteByte(']')
 		}
 	}
-	r.issues = append(r.issues, Issue{Severity: SeverityError, Code: IssueStructure, Diagnostics: msg, Expression: []string{sb.String()}})
+	r.issues = append(r.issues, Issue{Severity: SeverityError, Code: code, Diagnostics: msg, Expression: []string{sb.String()}})
 }
 
 // value checks the value at b[i] and returns the index past it. inArray
@@ -247,7 +249,14 @@ func (r *rules) object(i int) int {
 		}
 		r.path = append(r.path, pathStep{key: key})
 		r.arrayNulls = false
-		i = r.value(keyEnd+1, false)
+		start := keyEnd + 1
+		i = r.value(start, false)
+		if key == "div" && b[start] == '"' && i > start+2 {
+			// Only Narrative has an element named div.
+			for _, msg := range checkNarrative(unquote(b[start:i])) {
+				r.reportCode(IssueInvariant, msg)
+			}
+		}
 		if b[keyEnd+1] == '[' && r.arrayNulls {
 			nullKeys = append(nullKeys, key)
 		}
