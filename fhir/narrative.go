@@ -149,4 +149,3 @@ func scheme(v string) string {
 	}
 	return ""
 }
-

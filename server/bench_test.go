@@ -120,7 +120,9 @@ func BenchmarkHTTPRead(b *testing.B) {
 	s := newBenchServer(b)
 	const n = 1000
 	s.preload(b, n)
-	run(b, func(int64) error { return s.do(http.MethodGet, fmt.Sprint("/Patient/p", rand.IntN(n)), nil, http.StatusOK) })
+	run(b, func(int64) error {
+		return s.do(http.MethodGet, fmt.Sprint("/Patient/p", rand.IntN(n)), nil, http.StatusOK)
+	})
 }
 
 func BenchmarkHTTPVRead(b *testing.B) {

@@ -141,7 +141,7 @@ func TestNullAlignedPrimitives(t *testing.T) {
 
 func TestAlignNulls(t *testing.T) {
 	for in, want := range map[string]string{
-		`{"a":[null,1],"b":"null","c":[ null ]}`:   `{"a":[{},1],"b":"null","c":[ {} ]}`,
+		`{"a":[null,1],"b":"null","c":[ null ]}`: `{"a":[{},1],"b":"null","c":[ {} ]}`,
 		`{"s":"\"[null","d":[1,null],"e":"x\\"}`: `{"s":"\"[null","d":[1,{}],"e":"x\\"}`,
 	} {
 		if got := string(alignNulls([]byte(in))); got != want {
