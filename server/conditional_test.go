@@ -79,6 +79,11 @@ func TestConditionalUpdate(t *testing.T) {
 	r = ts.do(http.MethodPut, "/fhir/Patient?identifier=urn:s|u2", patientJSON("client-chosen", "W", "urn:s|u2"))
 	wantStatus(t, r, http.StatusCreated)
 	checkVersion(t, r, "Patient", "client-chosen", "1")
+	// No match, with the id of an existing resource the criteria do not
+	// select: 409, and that resource is left alone.
+	r = ts.do(http.MethodPut, "/fhir/Patient?identifier=urn:s|u3", patientJSON("client-chosen", "Intruder", "urn:s|u3"))
+	wantStatus(t, r, http.StatusConflict)
+	checkVersion(t, ts.do(http.MethodGet, "/fhir/Patient/client-chosen", nil), "Patient", "client-chosen", "1")
 
 	// Two matches: 412.
 	ts.createPatient("Dup", "urn:s|u1")
@@ -173,6 +178,7 @@ func TestIfMatch(t *testing.T) {
 		{`W/"x"`, http.StatusBadRequest},
 		{`W/"0"`, http.StatusBadRequest},
 		{`*x`, http.StatusBadRequest},
+		{`*`, http.StatusOK}, // any version of an existing resource
 	} {
 		r := ts.do(http.MethodPut, "/fhir/Patient/m", patientJSON("m", "after "+tc.ifMatch), "If-Match", tc.ifMatch)
 		if r.Status != tc.want {
@@ -181,17 +187,18 @@ func TestIfMatch(t *testing.T) {
 	}
 	// If-Match on a resource that does not exist fails rather than creates.
 	wantStatus(t, ts.do(http.MethodPut, "/fhir/Patient/new", patientJSON("new", "N"), "If-Match", `W/"1"`), http.StatusPreconditionFailed)
+	wantStatus(t, ts.do(http.MethodPut, "/fhir/Patient/new", patientJSON("new", "N"), "If-Match", `*`), http.StatusPreconditionFailed)
 	wantStatus(t, ts.do(http.MethodGet, "/fhir/Patient/new", nil), http.StatusNotFound)
 
 	// Patch and delete honour it too.
 	patch := `[{"op":"replace","path":"/name/0/family","value":"P"}]`
 	wantStatus(t, ts.do(http.MethodPatch, "/fhir/Patient/m", patch, "Content-Type", jsonPatch, "If-Match", `W/"1"`), http.StatusPreconditionFailed)
-	wantStatus(t, ts.do(http.MethodPatch, "/fhir/Patient/m", patch, "Content-Type", jsonPatch, "If-Match", `W/"4"`), http.StatusOK)
-	wantStatus(t, ts.do(http.MethodDelete, "/fhir/Patient/m", nil, "If-Match", `W/"4"`), http.StatusPreconditionFailed)
+	wantStatus(t, ts.do(http.MethodPatch, "/fhir/Patient/m", patch, "Content-Type", jsonPatch, "If-Match", `W/"5"`), http.StatusOK)
+	wantStatus(t, ts.do(http.MethodDelete, "/fhir/Patient/m", nil, "If-Match", `W/"5"`), http.StatusPreconditionFailed)
 	wantStatus(t, ts.do(http.MethodDelete, "/fhir/Patient/m", nil, "If-Match", `bad`), http.StatusBadRequest)
-	wantStatus(t, ts.do(http.MethodDelete, "/fhir/Patient/m", nil, "If-Match", `W/"5"`), http.StatusNoContent)
-	if n := ts.historyCount("/fhir/Patient/m/_history"); n != 6 {
-		t.Errorf("%d versions, want 6", n)
+	wantStatus(t, ts.do(http.MethodDelete, "/fhir/Patient/m", nil, "If-Match", `W/"6"`), http.StatusNoContent)
+	if n := ts.historyCount("/fhir/Patient/m/_history"); n != 7 {
+		t.Errorf("%d versions, want 7", n)
 	}
 }
 

@@ -237,6 +237,10 @@ func TestHistorySinceAt(t *testing.T) {
 	compareVersions(t, "_at=2001", readHistory(t, ts, "/fhir/_history?_at=2001"), nil)
 	compareVersions(t, "_since=2001", readHistory(t, ts, "/fhir/_history?_since=2001-01-01T00:00:00Z"), all)
 	compareVersions(t, "_since=future", readHistory(t, ts, "/fhir/_history?_since=2999-01-01T00:00:00Z"), nil)
+	// A zone offset typed with an unescaped "+" (which a query decodes as
+	// a space) is read as the offset.
+	compareVersions(t, "_since=2001 +02:00", readHistory(t, ts, "/fhir/_history?_since=2001-01-01T00:00:00+02:00"), all)
+	compareVersions(t, "_since=2999 +02:00", readHistory(t, ts, "/fhir/_history?_since=2999-01-01T00:00:00+02:00"), nil)
 }
 
 // TestHistoryPagingStable checks that versions written while a client

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/engine"
 )
 
 // Media types of the API.
@@ -166,11 +167,15 @@ func preferOf(r *http.Request) preferReturn {
 	return returnRepresentation
 }
 
-// parseIfMatch reads If-Match: W/"3", "3" or 3. 0 means no header.
+// parseIfMatch reads If-Match: W/"3", "3" or 3, or * (any current
+// version). 0 means no header.
 func parseIfMatch(r *http.Request) (int64, error) {
 	h := strings.TrimSpace(r.Header.Get("If-Match"))
 	if h == "" {
 		return 0, nil
+	}
+	if h == "*" {
+		return engine.IfMatchAny, nil
 	}
 	v, ok := parseETag(h)
 	if !ok {

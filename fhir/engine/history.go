@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/cpms-fhir/cpms/fhir"
 )
@@ -78,6 +79,10 @@ func parseHistory(req HistoryRequest) (HistoryQuery, error) {
 			continue
 		}
 		v := values[len(values)-1]
+		if name == "_since" || name == "_at" {
+			// An unescaped "+" of a time zone arrives as a space.
+			v = strings.ReplaceAll(v, " ", "+")
+		}
 		switch name {
 		case "_count":
 			n, err := strconv.Atoi(v)

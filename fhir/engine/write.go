@@ -141,6 +141,18 @@ func (e *Engine) ConditionalUpdate(ctx context.Context, t fhir.ResourceType, cri
 				return invalid(fhir.IssueInvalid, "id", "the resource's id %s is not the id of the resource the criteria match (%s)", p.ID, match.ID)
 			}
 			id = match.ID
+		} else if p.ID != "" {
+			// No match and a client id: an update as create, which must
+			// not overwrite a resource that the criteria do not select.
+			cur, err := tx.Read(ctx, t, p.ID)
+			if err != nil && !fhir.IsKind(err, fhir.KindNotFound) {
+				return err
+			}
+			if cur != nil && !cur.Deleted {
+				return &fhir.Error{Kind: fhir.KindConflict, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+					Code: fhir.IssueConflict, Expression: []string{"id"}, Diagnostics: "no " + string(t) +
+						" matches the criteria, and " + cur.Ref() + " exists but does not match them: it is not overwritten"}}}
+			}
 		}
 		res, err = e.update(ctx, tx, t, id, p, idx, ifMatch)
 		return err
@@ -266,10 +278,22 @@ func (e *Engine) retry(ctx context.Context, fn func(tx Tx) error) error {
 	return err
 }
 
-// checkIfMatch fails with KindPreconditionFailed unless ifMatch is 0 or
-// the current version of the resource.
+// IfMatchAny is the ifMatch argument for "If-Match: *": the write
+// proceeds if the resource exists (and is not deleted), whatever its
+// version.
+const IfMatchAny int64 = -1
+
+// checkIfMatch fails with KindPreconditionFailed unless ifMatch is 0, the
+// current version of the resource, or IfMatchAny for an existing resource.
 func checkIfMatch(cur *fhir.Resource, ifMatch int64) error {
 	if ifMatch == 0 {
+		return nil
+	}
+	if ifMatch == IfMatchAny {
+		if cur == nil || cur.Deleted {
+			return &fhir.Error{Kind: fhir.KindPreconditionFailed, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+				Code: fhir.IssueConflict, Diagnostics: "If-Match: * requires the resource to exist"}}}
+		}
 		return nil
 	}
 	if cur == nil {
