@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -150,8 +151,8 @@ type rules struct {
 }
 
 type pathStep struct {
-	key   string
-	index int // when key is ""
+	key   []byte // nil for an array index
+	index int
 }
 
 // checkJSONRules reports what FHIR's JSON format forbids and a JSON parser
@@ -176,9 +177,9 @@ func (r *rules) reportCode(code IssueType, msg string) {
 	var sb strings.Builder
 	sb.WriteString(r.root)
 	for _, st := range r.path {
-		if st.key != "" {
+		if st.key != nil {
 			sb.WriteByte('.')
-			sb.WriteString(st.key)
+			sb.Write(st.key)
 		} else {
 			sb.WriteByte('[')
 			sb.WriteString(strconv.Itoa(st.index))
@@ -236,22 +237,22 @@ func (r *rules) object(i int) int {
 		}
 		return i + 2
 	}
-	var keys, nullKeys []string
+	var keys, nullKeys [][]byte
 	var keySet map[string]struct{}
 	i++
 	for {
 		keyEnd := skipString(b, i)
-		key := unquote(b[i:keyEnd])
+		key := keyBytes(b[i:keyEnd])
 		if dup := seen(&keys, &keySet, key); dup {
 			r.path = append(r.path, pathStep{key: key})
-			r.report("the property " + strconv.Quote(key) + " appears more than once")
+			r.report("the property " + strconv.Quote(string(key)) + " appears more than once")
 			r.path = r.path[:len(r.path)-1]
 		}
 		r.path = append(r.path, pathStep{key: key})
 		r.arrayNulls = false
 		start := keyEnd + 1
 		i = r.value(start, false)
-		if key == "div" && b[start] == '"' && i > start+2 {
+		if string(key) == "div" && b[start] == '"' && i > start+2 {
 			// Only Narrative has an element named div.
 			for _, msg := range checkNarrative(unquote(b[start:i])) {
 				r.reportCode(IssueInvariant, msg)
@@ -272,15 +273,15 @@ func (r *rules) object(i int) int {
 // checkNullPartners reports arrays holding null items that have no
 // partner: null only aligns an array of primitive values ("given") with
 // the array of their ids and extensions ("_given").
-func (r *rules) checkNullPartners(nullKeys, keys []string) {
+func (r *rules) checkNullPartners(nullKeys, keys [][]byte) {
 	for _, k := range nullKeys {
-		partner := "_" + k
-		if strings.HasPrefix(k, "_") {
-			partner = k[1:]
+		partner := "_" + string(k)
+		if k[0] == '_' {
+			partner = string(k[1:])
 		}
 		found := false
 		for _, other := range keys {
-			if other == partner {
+			if string(other) == partner {
 				found = true
 				break
 			}
@@ -295,16 +296,16 @@ func (r *rules) checkNullPartners(nullKeys, keys []string) {
 
 // seen records key and reports whether it was recorded before: a list for
 // the usual small objects, a set once an object grows large.
-func seen(keys *[]string, set *map[string]struct{}, key string) bool {
+func seen(keys *[][]byte, set *map[string]struct{}, key []byte) bool {
 	if *set != nil {
-		if _, ok := (*set)[key]; ok {
+		if _, ok := (*set)[string(key)]; ok {
 			return true
 		}
-		(*set)[key] = struct{}{}
+		(*set)[string(key)] = struct{}{}
 		return false
 	}
 	for _, k := range *keys {
-		if k == key {
+		if bytes.Equal(k, key) {
 			return true
 		}
 	}
@@ -312,8 +313,18 @@ func seen(keys *[]string, set *map[string]struct{}, key string) bool {
 	if len(*keys) > 32 {
 		*set = make(map[string]struct{}, 64)
 		for _, k := range *keys {
-			(*set)[k] = struct{}{}
+			(*set)[string(k)] = struct{}{}
 		}
 	}
 	return false
+}
+
+// keyBytes returns the text of an object key: the bytes between the
+// quotes, decoded only when the key holds escapes.
+func keyBytes(lit []byte) []byte {
+	inner := lit[1 : len(lit)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return inner
+	}
+	return []byte(unquote(lit))
 }
