@@ -43,7 +43,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 	if !errors.As(err, &fe) {
 		if errors.Is(err, context.Canceled) {
 			// The client went away; nobody reads the answer.
-			logger(c).Info("request canceled")
+			s.logger(c).Info("request canceled")
 			c.Status(499)
 			return
 		}
@@ -56,7 +56,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 	issues := fe.Issues
 	switch {
 	case fe.Kind == fhir.KindInternal || fe.Kind == fhir.KindUnavailable:
-		logger(c).Error("request failed", "error", fe.Error())
+		s.logger(c).Error("request failed", "error", fe.Error())
 		msg := "internal error"
 		if fe.Kind == fhir.KindUnavailable {
 			msg = "the service is temporarily unavailable"
@@ -68,7 +68,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 		issues = []fhir.Issue{{Severity: fhir.SeverityError, Code: m.code, Diagnostics: fe.Message}}
 	default:
 		if fe.Err != nil {
-			logger(c).Debug("request refused", "error", fe.Err.Error())
+			s.logger(c).Debug("request refused", "error", fe.Err.Error())
 		}
 	}
 	if m.status == http.StatusMethodNotAllowed {

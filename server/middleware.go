@@ -19,10 +19,7 @@ import (
 // or client that set one) and in every response.
 const RequestIDHeader = "X-Request-Id"
 
-const (
-	keyRequestID = "cpms.request_id"
-	keyLogger    = "cpms.logger"
-)
+const keyRequestID = "cpms.request_id"
 
 var clientRequestID = regexp.MustCompile(`^[A-Za-z0-9._:\-]{1,64}$`)
 
@@ -37,18 +34,15 @@ func (s *Server) requestID(c *gin.Context) {
 		id = hex.EncodeToString(b[:])
 	}
 	c.Set(keyRequestID, id)
-	c.Set(keyLogger, s.log.With("request_id", id))
 	c.Header(RequestIDHeader, id)
 	c.Request = c.Request.WithContext(fhir.WithCaller(c.Request.Context(), fhir.Anonymous))
 	c.Next()
 }
 
-// logger returns the request's logger.
-func logger(c *gin.Context) *slog.Logger {
-	if l, ok := c.Get(keyLogger); ok {
-		return l.(*slog.Logger)
-	}
-	return slog.Default()
+// logger returns a logger for the request, carrying its id. It is built
+// on demand: most requests log one line, written by accessLog directly.
+func (s *Server) logger(c *gin.Context) *slog.Logger {
+	return s.log.With("request_id", c.GetString(keyRequestID))
 }
 
 // accessLog writes one structured line per request.
@@ -60,7 +54,8 @@ func (s *Server) accessLog(c *gin.Context) {
 	if status >= 500 {
 		level = slog.LevelError
 	}
-	logger(c).LogAttrs(c.Request.Context(), level, "request",
+	s.log.LogAttrs(c.Request.Context(), level, "request",
+		slog.String("request_id", c.GetString(keyRequestID)),
 		slog.String("method", c.Request.Method),
 		slog.String("path", c.Request.URL.Path),
 		slog.Int("status", status),
@@ -78,7 +73,7 @@ func (s *Server) recover(c *gin.Context) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			logger(c).Error("panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			s.logger(c).Error("panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			if !c.Writer.Written() {
 				s.fail(c, fhir.Internal("internal error", fmt.Errorf("panic: %v", v)))
 			}
