@@ -33,10 +33,15 @@ type Store struct {
 	lock *os.File
 	log  *slog.Logger
 
-	// mu serialises write transactions and guards seq and last.
+	// mu is held by the goroutine running a batch of write transactions
+	// on the write connection; it guards seq and last.
 	mu   sync.Mutex
-	seq  int64     // the last sequence number used
-	last time.Time // the latest lastUpdated stored
+	seq  int64     // the last sequence number committed
+	last time.Time // the latest lastUpdated committed
+
+	// qmu guards queue, the write transactions waiting for a batch.
+	qmu   sync.Mutex
+	queue []*writeReq
 }
 
 var _ engine.Store = (*Store)(nil)

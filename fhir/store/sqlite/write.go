@@ -14,36 +14,126 @@ import (
 	"github.com/cpms-fhir/cpms/fhir/search"
 )
 
-// Write runs fn in one SQLite transaction on the write connection.
+// Write runs fn in a write transaction. Writes are committed in groups:
+// whoever holds the write connection runs every transaction queued
+// meanwhile, each in a savepoint of one SQLite transaction, and commits
+// them with one sync of the log. A transaction whose fn fails is rolled
+// back to its savepoint alone; the others are committed. Write returns
+// once its own transaction is durable (or failed).
 func (s *Store) Write(ctx context.Context, fn func(tx engine.Tx) error) error {
+	req := &writeReq{ctx: ctx, fn: fn}
+	s.qmu.Lock()
+	s.queue = append(s.queue, req)
+	s.qmu.Unlock()
+
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	sqlTx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return storeErr("begin a transaction", err)
+	if !req.done {
+		s.qmu.Lock()
+		batch := s.queue
+		s.queue = nil
+		s.qmu.Unlock()
+		s.runBatch(batch)
 	}
-	// Roll back whatever way fn ends, a panic included, so that the one
-	// write connection is never left in an open transaction; after a
-	// commit this does nothing.
-	defer sqlTx.Rollback()
-	tx := &tx{s: s, tx: sqlTx, seq: s.seq, last: s.last}
-	if err := fn(tx); err != nil {
-		return err
+	s.mu.Unlock()
+	if req.panicked != nil {
+		panic(req.panicked)
 	}
-	if err := sqlTx.Commit(); err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			// The context ended first and database/sql rolled the
-			// transaction back: a cancellation, not a store failure.
-			return ctxErr
-		}
-		return storeErr("commit", err)
-	}
-	s.seq, s.last = tx.seq, tx.last
-	return nil
+	return req.err
 }
 
-// tx is a write transaction. It takes sequence numbers and times from the
-// store's counters and hands them back on commit.
+// writeReq is one queued write transaction. done, err and panicked are
+// set by the goroutine that ran it, under Store.mu.
+type writeReq struct {
+	ctx      context.Context
+	fn       func(tx engine.Tx) error
+	done     bool
+	err      error
+	panicked any
+}
+
+// runBatch runs the queued transactions in one SQLite transaction and
+// commits it. s.mu is held.
+func (s *Store) runBatch(batch []*writeReq) {
+	finish := func(err error) {
+		for _, r := range batch {
+			if !r.done {
+				r.done, r.err = true, err
+			}
+		}
+	}
+	// The batch outlives any one request, so it runs under its own context;
+	// each transaction's statements run under its request's context.
+	bg := context.Background()
+	sqlTx, err := s.w.BeginTx(bg, nil)
+	if err != nil {
+		finish(storeErr("begin a transaction", err))
+		return
+	}
+	seq, last := s.seq, s.last
+	var ok []*writeReq // the transactions to be committed
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done, r.err = true, err
+			continue
+		}
+		if _, err := sqlTx.ExecContext(bg, `SAVEPOINT w`); err != nil {
+			sqlTx.Rollback()
+			finish(storeErr("begin a transaction", err))
+			return
+		}
+		t := &tx{s: s, tx: sqlTx, seq: seq, last: last}
+		r.err, r.panicked = runFn(r.ctx, t, r.fn)
+		if r.err == nil && r.panicked == nil {
+			_, err = sqlTx.ExecContext(bg, `RELEASE w`)
+			seq, last = t.seq, t.last
+			ok = append(ok, r)
+		} else {
+			r.done = true
+			_, err = sqlTx.ExecContext(bg, `ROLLBACK TO w`)
+			if err == nil {
+				_, err = sqlTx.ExecContext(bg, `RELEASE w`)
+			}
+		}
+		if err != nil {
+			// SQLite rolls a whole transaction back on some failures
+			// (a full disk, an I/O error): nothing of the batch is kept.
+			sqlTx.Rollback()
+			finish(storeErr("write", err))
+			return
+		}
+	}
+	if err := sqlTx.Commit(); err != nil {
+		finish(storeErr("commit", err))
+		return
+	}
+	s.seq, s.last = seq, last
+	for _, r := range ok {
+		r.done = true
+	}
+	finish(nil)
+}
+
+// runFn runs one transaction's function, turning a panic into a value to
+// re-raise in the caller's goroutine.
+func runFn(ctx context.Context, t *tx, fn func(engine.Tx) error) (err error, panicked any) {
+	defer func() {
+		if v := recover(); v != nil {
+			panicked = v
+		}
+	}()
+	if err := fn(t); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && !fhir.IsKind(err, fhir.KindConflict) {
+			// The request ended while it wrote: a cancellation, not a
+			// store failure.
+			return ctxErr, nil
+		}
+		return err, nil
+	}
+	return nil, nil
+}
+
+// tx is one write transaction of a batch. It takes sequence numbers and
+// times from the batch's counters and hands them back when it succeeds.
 type tx struct {
 	s    *Store
 	tx   *sql.Tx
