@@ -224,3 +224,18 @@ func TestPrepareManyKeys(t *testing.T) {
 		t.Errorf("issues %+v, want one duplicate at Basic.k7", p.Issues)
 	}
 }
+
+func TestMember(t *testing.T) {
+	body := []byte(`{"resourceType":"Patient","id":"a","meta":{"versionId":"1"},"identifier":[{"value":"x"}],"a\"b":1,"active":true}`)
+	for key, want := range map[string]string{
+		"resourceType": `"Patient"`, "meta": `{"versionId":"1"}`, "identifier": `[{"value":"x"}]`,
+		"active": `true`, "versionId": ``, "missing": ``, `a\"b`: `1`,
+	} {
+		if got := string(Member(body, key)); got != want {
+			t.Errorf("Member(%q) = %q, want %q", key, got, want)
+		}
+	}
+	if Member([]byte(`[]`), "a") != nil || Member(nil, "a") != nil {
+		t.Error("Member of a non-object")
+	}
+}

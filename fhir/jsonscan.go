@@ -53,6 +53,25 @@ func objectMembers(b []byte) ([]member, error) {
 	return out, nil
 }
 
+// Member returns the value of the top-level member key of a JSON object
+// in compact form (as Prepared.Render writes it), or nil if it has none.
+// It does not allocate.
+func Member(body []byte, key string) []byte {
+	if len(body) == 0 || body[0] != '{' {
+		return nil
+	}
+	for i := 1; i < len(body) && body[i] == '"'; {
+		keyEnd := skipString(body, i)
+		valStart := keyEnd + 1
+		valEnd := skipValue(body, valStart)
+		if string(body[i+1:keyEnd-1]) == key {
+			return body[valStart:valEnd]
+		}
+		i = valEnd + 1 // past ','
+	}
+	return nil
+}
+
 // skipString returns the index just past the string starting at b[i] ('"').
 func skipString(b []byte, i int) int {
 	for i++; i < len(b); i++ {

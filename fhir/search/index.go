@@ -21,16 +21,12 @@ type Token struct {
 	Code   string
 }
 
-// Extract returns the search values of a resource of type t from its JSON.
+// Extract returns the search values of a resource of type t from its JSON
+// as fhir.Prepared renders it (compact).
 func Extract(t fhir.ResourceType, body []byte) (*Index, error) {
-	var doc struct {
-		Identifier json.RawMessage `json:"identifier"`
-	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fhir.Internal("the resource could not be indexed", err)
-	}
 	idx := &Index{}
-	if len(doc.Identifier) == 0 {
+	raw := fhir.Member(body, "identifier")
+	if len(raw) == 0 {
 		return idx, nil
 	}
 	type identifier struct {
@@ -38,13 +34,13 @@ func Extract(t fhir.ResourceType, body []byte) (*Index, error) {
 		Value  string `json:"value"`
 	}
 	var ids []identifier
-	if doc.Identifier[0] == '[' {
-		if err := json.Unmarshal(doc.Identifier, &ids); err != nil {
+	if raw[0] == '[' {
+		if err := json.Unmarshal(raw, &ids); err != nil {
 			return nil, fhir.Internal("the resource could not be indexed", err)
 		}
 	} else {
 		var one identifier
-		if err := json.Unmarshal(doc.Identifier, &one); err != nil {
+		if err := json.Unmarshal(raw, &one); err != nil {
 			return nil, fhir.Internal("the resource could not be indexed", err)
 		}
 		ids = append(ids, one)
