@@ -41,7 +41,7 @@ func (p *recordingPolicy) reset() (seen []engine.Access) {
 	return seen
 }
 
-func newEngine(t *testing.T, p engine.Policy) *engine.Engine {
+func newEngine(t testing.TB, p engine.Policy) *engine.Engine {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{Logger: log})
