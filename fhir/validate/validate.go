@@ -117,8 +117,9 @@ func (r *reporter) ReportValidationWarning(path string, err error) error {
 }
 
 var (
-	errorAtPrefix = regexp.MustCompile(`^error at "[^"]*": `)
-	missingField  = regexp.MustCompile(`^missing required field "([^"]+)"`)
+	errorAtPrefix  = regexp.MustCompile(`^error at "[^"]*": `)
+	missingField   = regexp.MustCompile(`^missing required field "([^"]+)"`)
+	multipleValues = regexp.MustCompile(`multiple values for (\w+) field`)
 )
 
 // ruleIssue turns a message of the validation phase ("error at "Observation":
@@ -199,9 +200,13 @@ func parseIssue(path, details, diag string) fhir.Issue {
 			is.Diagnostics += ": " + diag
 		}
 	case strings.HasPrefix(details, "cannot accept multiple values"):
+		// "cannot accept multiple values for deceased field": located at
+		// the choice element, whichever of its values the parser met
+		// second.
 		is.Diagnostics = details
-		if name, err := strconv.Unquote(diag); err == nil {
-			is.Expression = []string{joinPath(path, name)}
+		if m := multipleValues.FindStringSubmatch(details); m != nil {
+			is.Expression = []string{joinPath(path, m[1])}
+			is.Diagnostics = "the choice element " + m[1] + "[x] has more than one value"
 		}
 	default:
 		is.Code = fhir.IssueValue

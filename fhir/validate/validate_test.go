@@ -34,7 +34,7 @@ func TestIssues(t *testing.T) {
 			{Code: fhir.IssueValue, Expression: []string{"Patient.name"}},
 		}},
 		{"two choice values", `{"resourceType":"Patient","id":"a","deceasedBoolean":true,"deceasedDateTime":"2020"}`, fhir.KindInvalid, []fhir.Issue{
-			{Code: fhir.IssueStructure, Expression: []string{"Patient.deceasedDateTime"}},
+			{Code: fhir.IssueStructure, Expression: []string{"Patient.deceased"}},
 		}},
 		{"unknown type", `{"resourceType":"Foo","id":"a"}`, fhir.KindInvalid, []fhir.Issue{
 			{Code: fhir.IssueNotSupported, Expression: []string{"resourceType"}},
