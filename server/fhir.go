@@ -128,27 +128,26 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 
 // readBody reads the request body within the configured limit and checks
 // its media type.
-func (s *Server) readBody(c *gin.Context) ([]byte, bodyKind, error) {
-	kind, err := checkBodyType(c.Request)
-	if err != nil {
-		return nil, 0, err
+func (s *Server) readBody(c *gin.Context) ([]byte, error) {
+	if err := checkBodyType(c.Request); err != nil {
+		return nil, err
 	}
 	if c.Request.ContentLength > s.opts.MaxBodyBytes {
-		return nil, 0, tooLarge(s.opts.MaxBodyBytes)
+		return nil, tooLarge(s.opts.MaxBodyBytes)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, 0, tooLarge(s.opts.MaxBodyBytes)
+			return nil, tooLarge(s.opts.MaxBodyBytes)
 		}
-		return nil, 0, &fhir.Error{Kind: fhir.KindInvalid, Err: err, Message: "the request body could not be read"}
+		return nil, &fhir.Error{Kind: fhir.KindInvalid, Err: err, Message: "the request body could not be read"}
 	}
 	if len(body) == 0 {
-		return nil, 0, &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+		return nil, &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
 			Code: fhir.IssueRequired, Diagnostics: "the request has no body"}}}
 	}
-	return body, kind, nil
+	return body, nil
 }
 
 func tooLarge(limit int64) *fhir.Error {

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/cpms-fhir/cpms/internal/testfixture"
 )
 
 // The golden set: every R4 example of the specification is stored by PUT
@@ -64,7 +66,7 @@ func TestGoldenLocalExamples(t *testing.T) {
 
 func TestGoldenR4Examples(t *testing.T) {
 	t.Parallel()
-	archive := sharedDataPath(t, examplesArchive)
+	archive := testfixture.SharedData(t, examplesArchive)
 	examples, err := readExamples(archive)
 	if err != nil {
 		t.Fatalf("%s: %v", archive, err)
@@ -271,31 +273,6 @@ func normalise(b []byte) (map[string]any, error) {
 		}
 	}
 	return m, nil
-}
-
-// sharedDataPath returns ../shared/data/rel relative to the repository
-// root (the directory with go.mod), skipping the test when it is absent.
-func sharedDataPath(t *testing.T, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the working directory: cannot locate ../shared/data")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "data", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("the shared test data is absent: %s (%v)", p, err)
-	}
-	return p
 }
 
 // readExamples reads the JSON resources listed in the archive's index.tsv,

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/engine"
 )
 
 func (s *Server) read(c *gin.Context, t fhir.ResourceType, id fhir.ID) error {
@@ -54,8 +56,28 @@ func (s *Server) vread(c *gin.Context, t fhir.ResourceType, id fhir.ID, vid stri
 	return nil
 }
 
+// writeBody carries out a write whose request has a body and may have
+// If-Match, and answers its result; created is the status of a write that
+// created the resource.
+func (s *Server) writeBody(c *gin.Context, created int, do func(ctx context.Context, body []byte, ifMatch int64) (*engine.Result, error)) error {
+	ifMatch, err := parseIfMatch(c.Request)
+	if err != nil {
+		return err
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	res, err := do(c.Request.Context(), body, ifMatch)
+	if err != nil {
+		return err
+	}
+	s.writeResult(c, res, created)
+	return nil
+}
+
 func (s *Server) create(c *gin.Context, t fhir.ResourceType) error {
-	body, _, err := s.readBody(c)
+	body, err := s.readBody(c)
 	if err != nil {
 		return err
 	}
@@ -68,71 +90,27 @@ func (s *Server) create(c *gin.Context, t fhir.ResourceType) error {
 }
 
 func (s *Server) update(c *gin.Context, t fhir.ResourceType, id fhir.ID) error {
-	ifMatch, err := parseIfMatch(c.Request)
-	if err != nil {
-		return err
-	}
-	body, _, err := s.readBody(c)
-	if err != nil {
-		return err
-	}
-	res, err := s.eng.Update(c.Request.Context(), t, id, body, ifMatch)
-	if err != nil {
-		return err
-	}
-	s.writeResult(c, res, http.StatusCreated)
-	return nil
+	return s.writeBody(c, http.StatusCreated, func(ctx context.Context, body []byte, ifMatch int64) (*engine.Result, error) {
+		return s.eng.Update(ctx, t, id, body, ifMatch)
+	})
 }
 
 func (s *Server) conditionalUpdate(c *gin.Context, t fhir.ResourceType) error {
-	ifMatch, err := parseIfMatch(c.Request)
-	if err != nil {
-		return err
-	}
-	body, _, err := s.readBody(c)
-	if err != nil {
-		return err
-	}
-	res, err := s.eng.ConditionalUpdate(c.Request.Context(), t, criteria(c), body, ifMatch)
-	if err != nil {
-		return err
-	}
-	s.writeResult(c, res, http.StatusCreated)
-	return nil
+	return s.writeBody(c, http.StatusCreated, func(ctx context.Context, body []byte, ifMatch int64) (*engine.Result, error) {
+		return s.eng.ConditionalUpdate(ctx, t, criteria(c), body, ifMatch)
+	})
 }
 
 func (s *Server) patch(c *gin.Context, t fhir.ResourceType, id fhir.ID) error {
-	ifMatch, err := parseIfMatch(c.Request)
-	if err != nil {
-		return err
-	}
-	body, _, err := s.readBody(c)
-	if err != nil {
-		return err
-	}
-	res, err := s.eng.Patch(c.Request.Context(), t, id, body, ifMatch)
-	if err != nil {
-		return err
-	}
-	s.writeResult(c, res, http.StatusOK)
-	return nil
+	return s.writeBody(c, http.StatusOK, func(ctx context.Context, body []byte, ifMatch int64) (*engine.Result, error) {
+		return s.eng.Patch(ctx, t, id, body, ifMatch)
+	})
 }
 
 func (s *Server) conditionalPatch(c *gin.Context, t fhir.ResourceType) error {
-	ifMatch, err := parseIfMatch(c.Request)
-	if err != nil {
-		return err
-	}
-	body, _, err := s.readBody(c)
-	if err != nil {
-		return err
-	}
-	res, err := s.eng.ConditionalPatch(c.Request.Context(), t, criteria(c), body, ifMatch)
-	if err != nil {
-		return err
-	}
-	s.writeResult(c, res, http.StatusOK)
-	return nil
+	return s.writeBody(c, http.StatusOK, func(ctx context.Context, body []byte, ifMatch int64) (*engine.Result, error) {
+		return s.eng.ConditionalPatch(ctx, t, criteria(c), body, ifMatch)
+	})
 }
 
 func (s *Server) delete(c *gin.Context, t fhir.ResourceType, id fhir.ID) error {
@@ -160,7 +138,7 @@ func (s *Server) conditionalDelete(c *gin.Context, t fhir.ResourceType) error {
 // validate answers $validate: an OperationOutcome with the issues found,
 // 200 whether or not the resource is valid (the outcome says which).
 func (s *Server) validate(c *gin.Context, t fhir.ResourceType) error {
-	body, _, err := s.readBody(c)
+	body, err := s.readBody(c)
 	if err != nil {
 		return err
 	}

@@ -92,49 +92,35 @@ func checkResponseFormat(r *http.Request) error {
 		Code: fhir.IssueNotSupported, Diagnostics: "no acceptable format: this server answers " + mediaFHIRJSON}}}
 }
 
-// bodyKind is what a request body holds.
-type bodyKind int
-
-const (
-	bodyResource  bodyKind = iota // a FHIR resource in JSON
-	bodyJSONPatch                 // a JSON Patch document
-)
-
 // checkBodyType reads the request's Content-Type. A missing type is taken
 // as FHIR JSON (JSON Patch for PATCH); XML is refused with 415.
-func checkBodyType(r *http.Request) (bodyKind, error) {
+func checkBodyType(r *http.Request) error {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
-		if r.Method == http.MethodPatch {
-			return bodyJSONPatch, nil
-		}
-		return bodyResource, nil
+		return nil
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return 0, &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+		return &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
 			Code: fhir.IssueNotSupported, Diagnostics: "malformed Content-Type " + strconv.Quote(truncate(ct, 80))}}}
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
-		return 0, &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+		return &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
 			Code: fhir.IssueNotSupported, Diagnostics: "FHIR JSON is UTF-8; charset " + strconv.Quote(truncate(cs, 40)) + " is not supported"}}}
 	}
 	switch {
-	case mt == mediaJSONPatch:
-		if r.Method != http.MethodPatch {
-			break
-		}
-		return bodyJSONPatch, nil
+	case mt == mediaJSONPatch && r.Method == http.MethodPatch:
+		return nil
 	case jsonTypes[mt]:
 		if r.Method == http.MethodPatch {
-			return 0, &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			return &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
 				Code: fhir.IssueNotSupported, Diagnostics: "PATCH takes a JSON Patch document (" + mediaJSONPatch + "); FHIRPath Patch is not supported"}}}
 		}
-		return bodyResource, nil
+		return nil
 	case xmlTypes[mt]:
-		return 0, unsupportedXML("the Content-Type")
+		return unsupportedXML("the Content-Type")
 	}
-	return 0, &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+	return &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
 		Code: fhir.IssueNotSupported, Diagnostics: "unsupported Content-Type " + strconv.Quote(truncate(mt, 80)) + "; send " + mediaFHIRJSON}}}
 }
 
