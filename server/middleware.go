@@ -60,7 +60,7 @@ func (s *Server) accessLog(c *gin.Context) {
 		slog.String("path", c.Request.URL.Path),
 		slog.Int("status", status),
 		slog.Int("bytes", c.Writer.Size()),
-		slog.Duration("duration", time.Since(start)),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 		slog.String("remote", c.ClientIP()),
 	)
 }
