@@ -50,16 +50,16 @@ func (e *Engine) ConditionalPatch(ctx context.Context, t fhir.ResourceType, crit
 	if err != nil {
 		return nil, err
 	}
-	found, err := e.store.Search(ctx, q, 2)
+	found, err := e.store.Search(ctx, atMostTwo(q))
 	if err != nil {
 		return nil, err
 	}
-	switch len(found) {
+	switch len(found.Resources) {
 	case 0:
 		return nil, &fhir.Error{Kind: fhir.KindNotFound, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
 			Code: fhir.IssueNotFound, Diagnostics: "no " + string(t) + " matches the criteria of the conditional patch"}}}
 	case 1:
-		return e.patch(ctx, t, found[0].ID, ops, ifMatch)
+		return e.patch(ctx, t, found.Resources[0].ID, ops, ifMatch)
 	}
 	return nil, &fhir.Error{Kind: fhir.KindPreconditionFailed, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
 		Code: fhir.IssueMultipleMatch, Diagnostics: "the criteria of the conditional patch match more than one " + string(t)}}}

@@ -21,10 +21,9 @@ type Store interface {
 	VRead(ctx context.Context, t fhir.ResourceType, id fhir.ID, version int64) (*fhir.Resource, error)
 	// History returns versions newest first, as the query selects.
 	History(ctx context.Context, q HistoryQuery) (*HistoryPage, error)
-	// Search returns the current, not deleted resources of q.Type that
-	// match q, in no particular order, at most limit of them (limit <= 0:
-	// all).
-	Search(ctx context.Context, q *search.Query, limit int) ([]*fhir.Resource, error)
+	// Search runs q (its types, clauses, sort, count, cursor and total)
+	// over the current, not deleted resources.
+	Search(ctx context.Context, q *search.Query) (*SearchResult, error)
 	// Write runs fn in a write transaction. What fn puts is committed
 	// atomically when fn returns nil and discarded when it returns an error.
 	// Write transactions are serialised with respect to the resources they
@@ -39,7 +38,7 @@ type Tx interface {
 	// Read returns the current version of a resource, as Store.Read.
 	Read(ctx context.Context, t fhir.ResourceType, id fhir.ID) (*fhir.Resource, error)
 	// Search finds current resources, as Store.Search.
-	Search(ctx context.Context, q *search.Query, limit int) ([]*fhir.Resource, error)
+	Search(ctx context.Context, q *search.Query) (*SearchResult, error)
 	// Now returns the time to stamp on versions written by the
 	// transaction: not before any version already stored, with
 	// millisecond precision.
@@ -74,4 +73,14 @@ type HistoryPage struct {
 	Versions []*fhir.Resource
 	// Next is the cursor of the following page, "" on the last page.
 	Next string
+}
+
+// SearchResult is one page of a search.
+type SearchResult struct {
+	// Resources are the page's matches, in the query's order.
+	Resources []*fhir.Resource
+	// Next is the cursor of the following page, "" on the last page.
+	Next string
+	// Total is the number of matches, or -1 when not counted.
+	Total int
 }

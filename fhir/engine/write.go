@@ -321,18 +321,26 @@ func checkBodyID(p *fhir.Prepared, id fhir.ID) error {
 // matchOne runs q in tx and returns its single match, nil for none, or an
 // error of kind KindPreconditionFailed naming what for several.
 func matchOne(ctx context.Context, tx Tx, q *search.Query, what string) (*fhir.Resource, error) {
-	found, err := tx.Search(ctx, q, 2)
+	found, err := tx.Search(ctx, atMostTwo(q))
 	if err != nil {
 		return nil, err
 	}
-	switch len(found) {
+	switch len(found.Resources) {
 	case 0:
 		return nil, nil
 	case 1:
-		return found[0], nil
+		return found.Resources[0], nil
 	}
 	return nil, &fhir.Error{Kind: fhir.KindPreconditionFailed, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
-		Code: fhir.IssueMultipleMatch, Diagnostics: "the criteria of " + what + " match more than one " + string(q.Type)}}}
+		Code: fhir.IssueMultipleMatch, Diagnostics: "the criteria of " + what + " match more than one " + string(q.Types[0])}}}
+}
+
+// atMostTwo returns q asking for the first two matches only, enough to
+// tell none, one and several apart.
+func atMostTwo(q *search.Query) *search.Query {
+	c := *q
+	c.Count, c.Cursor, c.Sort, c.Total = 2, "", nil, search.TotalNone
+	return &c
 }
 
 // parseCriteria parses a query string of search criteria ("identifier=a|b").

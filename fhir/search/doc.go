@@ -1,9 +1,11 @@
-// Package search holds what FHIR search is made of: the values extracted
-// from a resource for its search parameters (Index), and a parsed search
-// (Query) that a store runs against those values.
+// Package search is FHIR R4 search: the search parameters (the official R4
+// definitions, embedded, plus custom SearchParameter resources), the values
+// extracted from a resource for them at write time (Index), and searches
+// parsed from a request into a store-independent form (Query) that a store
+// runs against those values.
 //
-// This first version covers what the conditional interactions need: the
-// _id parameter and the identifier token parameter of every resource type
-// that has an identifier element. Queries naming any other parameter are
-// refused with a clear error rather than run with that parameter ignored.
+// The vocabulary shared by extraction, parsing and the stores is in
+// values.go (what is indexed) and query.go (what is asked); the rules of
+// matching (prefixes and precision ranges, modifiers) are stated there
+// once, and every store implements them as written.
 package search

@@ -1,159 +1,209 @@
 package search
 
 import (
-	"net/url"
-	"slices"
-	"strings"
-
 	"github.com/cpms-fhir/cpms/fhir"
 )
 
-// Query is a parsed search on one resource type: every clause must match
-// (AND); within a clause, any of its values (OR).
+// Query is a parsed search. Every clause must match (AND); a clause matches
+// when any of its values does (OR).
+//
+// The store runs Types, Clauses, Sort, Count, Cursor and Total. Include,
+// RevInclude, Summary and Elements shape the result and are carried out by
+// the engine.
 type Query struct {
-	Type fhir.ResourceType
-	// IDs restricts the result to these ids (_id); empty means no
-	// restriction.
-	IDs []fhir.ID
-	// Tokens are token clauses.
-	Tokens []TokenClause
+	// Types are the resource types searched: one for a type search, those
+	// of _type (or none: every type) for a system search.
+	Types   []fhir.ResourceType
+	Clauses []Clause
+	// Sort orders the result; without it results come in the store's
+	// stable order (creation order).
+	Sort []Sort
+	// Count is the page size; 0 asks for the total only.
+	Count int
+	// Cursor continues a previous page (Result.Next).
+	Cursor string
+	Total  Total
+
+	Include    []Include
+	RevInclude []Include
+	Summary    Summary
+	// Elements lists the top-level elements of _elements.
+	Elements []string
+	// Unknown lists the parameters that were ignored (unknown or not
+	// supported), for an OperationOutcome in the Bundle.
+	Unknown []string
 }
 
-// TokenClause matches resources having any of Values for Param.
-type TokenClause struct {
-	Param  string
-	Values []TokenValue
+// Clause is one parameter of a search with its values.
+type Clause struct {
+	// Param is the parameter's code ("name", "_id", "subject").
+	Param    string
+	Type     ParamType
+	Modifier Modifier
+	// Values are alternatives (OR). Empty for a :missing clause, a chain
+	// or a reverse chain.
+	Values []Value
+	// Missing, for the :missing modifier: true selects resources without
+	// any value for Param, false those with at least one.
+	Missing *bool
+	// Chain, for a chained parameter (subject:Patient.name=x): Param is a
+	// reference parameter, and the clause selects resources whose Param
+	// refers to a resource of one of Chain.Targets that matches
+	// Chain.Clause (itself possibly chained).
+	Chain *Chain
+	// Has, for a reverse chain (_has:Observation:subject:code=x): the clause
+	// selects resources that a resource of type Has.Type refers to through
+	// its reference parameter Has.Ref, where that resource matches
+	// Has.Clause (itself possibly a reverse chain).
+	Has *Has
 }
 
-// TokenValue is one token search value. System is nil for "code" (any
-// system); a pointer to "" for "|code" (no system); Code is "" for
-// "system|" (any code of the system).
-type TokenValue struct {
+// Chain is the target part of a chained clause.
+type Chain struct {
+	Targets []fhir.ResourceType
+	Clause  Clause
+}
+
+// Has is the source part of a reverse-chained clause.
+type Has struct {
+	Type   fhir.ResourceType
+	Ref    string
+	Clause Clause
+}
+
+// Modifier is a search parameter modifier.
+type Modifier string
+
+// The modifiers of FHIR R4 search. A chain, a reverse chain and :missing
+// have their own fields in Clause; :[type] on a reference sets Value.Type.
+const (
+	ModNone       Modifier = ""
+	ModExact      Modifier = "exact"      // string: equal, case and accents included
+	ModContains   Modifier = "contains"   // string, uri: anywhere in the value
+	ModText       Modifier = "text"       // token: starts-with on the text or display
+	ModNot        Modifier = "not"        // token: resources without a matching value
+	ModAbove      Modifier = "above"      // uri: the value is a prefix of the search URI; token: subsumes (terminology)
+	ModBelow      Modifier = "below"      // uri: the search URI is a prefix of the value; token: subsumed by (terminology)
+	ModIn         Modifier = "in"         // token: in the value set (terminology)
+	ModNotIn      Modifier = "not-in"     // token: not in the value set (terminology)
+	ModOfType     Modifier = "of-type"    // token on Identifier: type system|code|value
+	ModIdentifier Modifier = "identifier" // reference: by the reference's identifier
+)
+
+// Prefix is the comparison prefix of a number, date or quantity value.
+type Prefix string
+
+// The prefixes of FHIR R4 search. With [lo, hi) the range of the resource's
+// value and [slo, shi) the range of the search value at its precision
+// (a date "2024-03" is all of March; a number "100" is [99.5, 100.5)):
+//
+//	eq  slo <= lo and hi <= shi     (the search range contains the value)
+//	ne  not eq
+//	gt  hi > shi                    (the value reaches above the search range)
+//	lt  lo < slo                    (the value reaches below the search range)
+//	ge  gt or eq
+//	le  lt or eq
+//	sa  lo >= shi                   (the value starts after the search range)
+//	eb  hi <= slo                   (the value ends before the search range)
+//	ap  the value overlaps the search range widened by 10% of the search
+//	    value (numbers, quantities) or by 10% of the time between the
+//	    search value and now, at least a day (dates)
+//
+// For a value with a single point (a decimal), lo = hi and "hi <= shi"
+// reads "hi < shi".
+const (
+	PrefixEq Prefix = "eq"
+	PrefixNe Prefix = "ne"
+	PrefixGt Prefix = "gt"
+	PrefixLt Prefix = "lt"
+	PrefixGe Prefix = "ge"
+	PrefixLe Prefix = "le"
+	PrefixSa Prefix = "sa"
+	PrefixEb Prefix = "eb"
+	PrefixAp Prefix = "ap"
+)
+
+// Value is one value of a clause; which fields are set depends on the
+// clause's type and modifier.
+type Value struct {
+	Prefix Prefix
+
+	// Token: System nil for "code" (any system), a pointer to "" for
+	// "|code" (no system); Code "" for "system|" (any code of the system).
+	// With :of-type, Code is "typeSystem|typeCode|value"; with :text,
+	// Text is the folded text.
 	System *string
 	Code   string
+
+	// String (folded; as written for :exact), URI, or token :text.
+	Text string
+
+	// Date: the range of the search value, Unix milliseconds.
+	DateLo, DateHi int64
+
+	// Number and quantity: the range of the search value at its
+	// precision, and the value itself. For a quantity, System and Code
+	// (above) are the unit's, and Canonical* the value in the canonical
+	// UCUM unit when the unit converts.
+	NumLo, NumHi, Num        float64
+	CanonicalCode            string
+	CanonicalLo, CanonicalHi float64
+	Canonical                float64
+
+	// Reference: Type and ID for "Type/id" or an id alone (Type empty, or
+	// set by :[type]); URL for an absolute URL that is not this server's,
+	// or a canonical (Version: its |version).
+	Type    fhir.ResourceType
+	ID      fhir.ID
+	URL     string
+	Version string
+
+	// Composite: one value per component, in the definition's order.
+	Components []Value
 }
 
-// Empty reports whether q has no criteria at all.
-func (q *Query) Empty() bool { return len(q.IDs) == 0 && len(q.Tokens) == 0 }
-
-// Parse parses search criteria for resources of type t. Parameters that
-// control results rather than select them (_count, _format...) are
-// ignored; any other parameter the server cannot evaluate is an error, so
-// that a conditional interaction never acts on more resources than the
-// client asked for.
-func Parse(t fhir.ResourceType, params url.Values) (*Query, error) {
-	q := &Query{Type: t}
-	names := make([]string, 0, len(params))
-	for name := range params {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		values := params[name]
-		switch {
-		case resultParams[name]:
-			continue
-		case name == "_id":
-			for _, v := range values {
-				var ids []fhir.ID
-				for _, s := range strings.Split(v, ",") {
-					id := fhir.ID(s)
-					if !id.Valid() {
-						return nil, invalid(name, "_id must be a FHIR id, got %q", s)
-					}
-					ids = append(ids, id)
-				}
-				if q.IDs == nil {
-					q.IDs = ids
-				} else {
-					// AND of two _id lists: the ids in both.
-					q.IDs = slices.DeleteFunc(q.IDs, func(id fhir.ID) bool { return !slices.Contains(ids, id) })
-					if len(q.IDs) == 0 {
-						q.IDs = []fhir.ID{""} // matches nothing
-					}
-				}
-			}
-		case name == "identifier":
-			for _, v := range values {
-				c := TokenClause{Param: name}
-				for _, s := range splitOr(v) {
-					if s == "" {
-						return nil, invalid(name, "empty value for %s", name)
-					}
-					c.Values = append(c.Values, parseToken(s))
-				}
-				q.Tokens = append(q.Tokens, c)
-			}
-		default:
-			return nil, &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{
-				Severity: fhir.SeverityError, Code: fhir.IssueNotSupported,
-				Diagnostics: "the search parameter " + name + " is not supported here; supported: _id, identifier",
-				Expression:  []string{name},
-			}}}
-		}
-	}
-	return q, nil
+// Sort is one key of _sort.
+type Sort struct {
+	Param string
+	Type  ParamType
+	Desc  bool
 }
 
-// resultParams shape the result of a search without selecting resources.
-var resultParams = map[string]bool{
-	"_count": true, "_format": true, "_pretty": true, "_summary": true, "_elements": true,
-	"_sort": true, "_total": true, "_include": true, "_revinclude": true, "_contained": true,
-	"_containedType": true,
+// Total is the _total mode.
+type Total string
+
+// The _total modes. TotalDefault lets the server choose: the engine
+// counts when it is cheap.
+const (
+	TotalDefault  Total = ""
+	TotalNone     Total = "none"
+	TotalEstimate Total = "estimate"
+	TotalAccurate Total = "accurate"
+)
+
+// Include is one _include or _revinclude: resources that resources of
+// Source refer to through its reference parameter Param (restricted to
+// Target when set); for _revinclude, resources of Source that refer to the
+// matches. Param "*" means every reference parameter of Source.
+type Include struct {
+	Source  fhir.ResourceType
+	Param   string
+	Target  fhir.ResourceType
+	Iterate bool
 }
 
-// splitOr splits a parameter value on commas not escaped with a backslash,
-// and unescapes \, \| and \$ in the parts.
-func splitOr(v string) []string {
-	var out []string
-	var cur strings.Builder
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c == '\\' && i+1 < len(v):
-			cur.WriteByte('\\')
-			cur.WriteByte(v[i+1])
-			i++
-		case c == ',':
-			out = append(out, cur.String())
-			cur.Reset()
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	return append(out, cur.String())
-}
+// Summary is the _summary mode.
+type Summary string
 
-// parseToken parses [system|]code, honouring \| as a literal bar.
-func parseToken(s string) TokenValue {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' {
-			i++
-			continue
-		}
-		if s[i] == '|' {
-			sys := unescape(s[:i])
-			return TokenValue{System: &sys, Code: unescape(s[i+1:])}
-		}
-	}
-	return TokenValue{Code: unescape(s)}
-}
+// The _summary modes.
+const (
+	SummaryNone  Summary = ""
+	SummaryTrue  Summary = "true"
+	SummaryText  Summary = "text"
+	SummaryData  Summary = "data"
+	SummaryCount Summary = "count"
+	SummaryFalse Summary = "false"
+)
 
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) {
-			i++
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func invalid(param, format string, args ...any) *fhir.Error {
-	e := fhir.Errorf(fhir.KindInvalid, format, args...)
-	e.Issues = []fhir.Issue{{Severity: fhir.SeverityError, Code: fhir.IssueInvalid, Diagnostics: e.Message, Expression: []string{param}}}
-	return e
-}
+// Empty reports whether q selects on nothing: no clauses.
+func (q *Query) Empty() bool { return len(q.Clauses) == 0 }

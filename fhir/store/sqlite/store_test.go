@@ -89,12 +89,12 @@ func take(t *testing.T, s engine.Store, ids ...fhir.ID) snapshot {
 		snap.current[id] = r
 	}
 	sys := "urn:s"
-	found, err := s.Search(t.Context(), &search.Query{Type: "Patient",
-		Tokens: []search.TokenClause{{Param: "identifier", Values: []search.TokenValue{{System: &sys}}}}}, 0)
+	found, err := s.Search(t.Context(), &search.Query{Types: []fhir.ResourceType{"Patient"}, Count: 1000,
+		Clauses: []search.Clause{{Param: "identifier", Type: search.TypeToken, Values: []search.Value{{System: &sys}}}}})
 	if err != nil {
 		t.Fatalf("Search: %v", err)
 	}
-	for _, r := range found {
+	for _, r := range found.Resources {
 		snap.found = append(snap.found, r.ID)
 	}
 	return snap

@@ -146,8 +146,8 @@ func (t *tx) Read(ctx context.Context, typ fhir.ResourceType, id fhir.ID) (*fhir
 	return read(ctx, t.tx.StmtContext(ctx, t.s.st.wReadCurrent), typ, id)
 }
 
-func (t *tx) Search(ctx context.Context, q *search.Query, limit int) ([]*fhir.Resource, error) {
-	return find(ctx, t.tx, q, limit)
+func (t *tx) Search(ctx context.Context, q *search.Query) (*engine.SearchResult, error) {
+	return find(ctx, t.tx, q)
 }
 
 // Now returns one time for the whole transaction: the wall clock at

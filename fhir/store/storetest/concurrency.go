@@ -87,10 +87,11 @@ func testConditionalCreate(t *testing.T, s engine.Store) {
 		errs := make([]error, racers)
 		race(racers, func(g int) {
 			errs[g] = writeRetry(ctx, s, func(tx engine.Tx) error {
-				found, err := tx.Search(ctx, q, 2)
+				res, err := tx.Search(ctx, limited(q, 2))
 				if err != nil {
 					return err
 				}
+				found := res.Resources
 				if len(found) > 0 {
 					created[g], matched[g] = false, found[0].ID
 					if len(found) > 1 {
@@ -304,9 +305,8 @@ func checkCommittedStates(ctx context.Context, s engine.Store, lastSeen *int64) 
 		return fmt.Errorf("VRead of the version just read: %s", d)
 	}
 	if !r.Deleted {
-		q := &search.Query{Type: patient, Tokens: []search.TokenClause{{Param: "identifier",
-			Values: []search.TokenValue{{System: ptr("urn:gen"), Code: itoa(r.Version)}}}}}
-		found, err := s.Search(ctx, q, 0)
+		q := tokenQuery(patient, "identifier", search.Value{System: ptr("urn:gen"), Code: itoa(r.Version)})
+		found, err := searchAll(ctx, s, q)
 		if err != nil {
 			return fmt.Errorf("Search: %w", err)
 		}
@@ -316,9 +316,8 @@ func checkCommittedStates(ctx context.Context, s engine.Store, lastSeen *int64) 
 			}
 		}
 	}
-	q := &search.Query{Type: patient, Tokens: []search.TokenClause{{Param: "identifier",
-		Values: []search.TokenValue{{System: ptr("urn:gen")}}}}}
-	found, err := s.Search(ctx, q, 0)
+	q := tokenQuery(patient, "identifier", search.Value{System: ptr("urn:gen")})
+	found, err := searchAll(ctx, s, q)
 	if err != nil {
 		return fmt.Errorf("Search: %w", err)
 	}
@@ -361,7 +360,7 @@ func testReadersSeeWholeTransactions(t *testing.T, s engine.Store) {
 // testReadersSeeWholeTransactions.
 func checkWholeTransactions(s engine.Store) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
-		found, err := s.Search(ctx, &search.Query{Type: patient, IDs: []fhir.ID{"a", "b"}}, 0)
+		found, err := searchAll(ctx, s, tokenQuery(patient, "_id", search.Value{Code: "a"}, search.Value{Code: "b"}))
 		if err != nil {
 			return fmt.Errorf("Search: %w", err)
 		}

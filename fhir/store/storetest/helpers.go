@@ -238,14 +238,55 @@ func ids(rs []*fhir.Resource) []fhir.ID {
 	return out
 }
 
-// mustSearch runs q on s and fails the test if it fails.
+// mustSearch runs q on s, with at most limit results (limit <= 0: all),
+// and fails the test if it fails.
 func mustSearch(t testing.TB, s engine.Store, q *search.Query, limit int) []*fhir.Resource {
 	t.Helper()
-	found, err := s.Search(t.Context(), q, limit)
+	if limit <= 0 {
+		found, err := searchAll(t.Context(), s, q)
+		if err != nil {
+			t.Fatalf("Search %+v: %v", q, err)
+		}
+		return found
+	}
+	res, err := s.Search(t.Context(), limited(q, limit))
 	if err != nil {
 		t.Fatalf("Search %+v: %v", q, err)
 	}
-	return found
+	return res.Resources
+}
+
+// searchAll runs q on s and returns every match, following pages.
+func searchAll(ctx context.Context, s interface {
+	Search(context.Context, *search.Query) (*engine.SearchResult, error)
+}, q *search.Query) ([]*fhir.Resource, error) {
+	q = limited(q, 1000)
+	var out []*fhir.Resource
+	for {
+		res, err := s.Search(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.Resources...)
+		if res.Next == "" {
+			return out, nil
+		}
+		q.Cursor = res.Next
+	}
+}
+
+// limited returns a copy of q with page size n.
+func limited(q *search.Query, n int) *search.Query {
+	c := *q
+	c.Count = n
+	return &c
+}
+
+// tokenQuery returns a search of typ by token parameter param with the
+// given alternative values.
+func tokenQuery(typ fhir.ResourceType, param string, values ...search.Value) *search.Query {
+	return &search.Query{Types: []fhir.ResourceType{typ},
+		Clauses: []search.Clause{{Param: param, Type: search.TypeToken, Values: values}}}
 }
 
 // checkSearch fails the test unless q finds exactly the resources of want

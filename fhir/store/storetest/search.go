@@ -202,8 +202,7 @@ func testSearchParamsAreDistinct(t *testing.T, s engine.Store) {
 	mustPut(t, s, r, &search.Index{Tokens: []search.Token{code}})
 	id := mustCreate(t, s, patient, "i", 1, ident("urn:s", "x"))
 	byParam := func(param string) *search.Query {
-		sys := "urn:s"
-		return &search.Query{Type: patient, Tokens: []search.TokenClause{{Param: param, Values: []search.TokenValue{{System: &sys, Code: "x"}}}}}
+		return tokenQuery(patient, param, search.Value{System: ptr("urn:s"), Code: "x"})
 	}
 	checkSearch(t, s, "identifier=urn:s|x", byParam("identifier"), id)
 	checkSearch(t, s, "code=urn:s|x", byParam("code"), r)

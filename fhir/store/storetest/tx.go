@@ -199,7 +199,7 @@ func testReadsSeeOwnWrites(t *testing.T, s engine.Store) {
 // checkTxSearch fails the test unless q, run in tx, finds exactly want.
 func checkTxSearch(t *testing.T, tx engine.Tx, what string, q *search.Query, want ...*fhir.Resource) {
 	t.Helper()
-	found, err := tx.Search(t.Context(), q, 0)
+	found, err := searchAll(t.Context(), tx, q)
 	if err != nil {
 		t.Errorf("%s: %v", what, err)
 		return

@@ -6,21 +6,6 @@ import (
 	"github.com/cpms-fhir/cpms/fhir"
 )
 
-// Index is the set of search values extracted from one version of a
-// resource. A store keeps it beside the current version and replaces it on
-// every write.
-type Index struct {
-	Tokens []Token
-}
-
-// Token is one value of a token search parameter: a code in a system (an
-// identifier's value in its system, a Coding's code in its system).
-type Token struct {
-	Param  string
-	System string
-	Code   string
-}
-
 // Extract returns the search values of a resource of type t from its JSON
 // as fhir.Prepared renders it (compact).
 func Extract(t fhir.ResourceType, body []byte) (*Index, error) {
