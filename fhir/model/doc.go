@@ -2,7 +2,8 @@
 // they derive from each other, and which elements each one has, with their
 // types and cardinality. It is what FHIRPath evaluation, JSON validation,
 // _elements/_summary handling and search indexing need to know about FHIR
-// types, and nothing more (no bindings, constraints or documentation).
+// types, and nothing more (no constraints or documentation; of bindings, only
+// the code system implied by a required binding of a code element).
 //
 // The model covers every primitive data type, every complex data type
 // (including the abstract Element and BackboneElement), and every resource
@@ -30,7 +31,8 @@
 //
 // The table is derived from the official StructureDefinitions
 // (profiles-types.json and profiles-resources.json of the R4 definitions)
-// by internal/gen and embedded as r4.json.gz, which is decoded on first use.
+// and the value sets (valuesets.json) by internal/gen and embedded as
+// r4.json.gz, which is decoded on first use.
 // To regenerate it after changing the generator:
 //
 //	go generate ./fhir/model

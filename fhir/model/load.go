@@ -60,6 +60,7 @@ type rawModel struct {
 			Summary  bool     `json:"summary"`
 			Modifier bool     `json:"modifier"`
 			Targets  []string `json:"targets"`
+			System   string   `json:"codeSystem"`
 		} `json:"elements"`
 	} `json:"types"`
 }
@@ -120,7 +121,8 @@ func decode(gz []byte) (*registry, error) {
 		t.Elements = make([]*Element, 0, len(rt.Elements))
 		for _, re := range rt.Elements {
 			e := &Element{Name: re.Name, Owner: t, Choice: re.Choice, Min: re.Min, Max: re.Max,
-				ContentReference: re.Ref, Summary: re.Summary, Modifier: re.Modifier, Targets: re.Targets}
+				ContentReference: re.Ref, Summary: re.Summary, Modifier: re.Modifier, Targets: re.Targets,
+				CodeSystem: re.System}
 			e.Path = t.Name + "." + re.Name
 			if e.Choice {
 				e.Path += "[x]"

@@ -191,6 +191,11 @@ type Element struct {
 	// Targets are the target type names of Reference and canonical types
 	// ("Patient", "Group"; "Resource" when any resource is allowed).
 	Targets []string
+	// CodeSystem is, for an element of type code with a required binding to
+	// a value set whose codes all come from one code system, the URL of that
+	// system (Patient.gender: "http://hl7.org/fhir/administrative-gender");
+	// "" otherwise. Token search uses it as the system of such codes.
+	CodeSystem string
 }
 
 // ElementType is one allowed type of an element, with the JSON property

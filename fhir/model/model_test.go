@@ -184,6 +184,27 @@ func TestElements(t *testing.T) {
 	}
 }
 
+func TestCodeSystems(t *testing.T) {
+	for _, tc := range [][3]string{
+		{"Patient", "gender", "http://hl7.org/fhir/administrative-gender"},
+		{"Patient", "address.use", "http://hl7.org/fhir/address-use"},
+		{"Observation", "status", "http://hl7.org/fhir/observation-status"},
+		{"Task", "intent", ""},                 // two code systems
+		{"Patient", "language", ""},            // preferred binding
+		{"Observation", "code", ""},            // not a code element
+		{"Composition", "confidentiality", ""}, // value set not in the definitions
+	} {
+		el, ok := LookupElement(tc[0], tc[1])
+		if !ok {
+			t.Errorf("LookupElement(%s, %s) not found", tc[0], tc[1])
+			continue
+		}
+		if el.CodeSystem != tc[2] {
+			t.Errorf("%s.%s CodeSystem = %q, want %q", tc[0], tc[1], el.CodeSystem, tc[2])
+		}
+	}
+}
+
 func BenchmarkLookupElement(b *testing.B) {
 	p := Lookup("Patient")
 	b.ReportAllocs()

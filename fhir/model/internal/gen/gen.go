@@ -1,6 +1,7 @@
 // Package gen derives the compact FHIR R4 type model of package model from
 // the official StructureDefinitions (profiles-types.json and
-// profiles-resources.json of the FHIR R4 definitions).
+// profiles-resources.json of the FHIR R4 definitions) and, for the code
+// systems of required bindings, the value sets (valuesets.json).
 //
 // It is used by the genmodel command (go generate) and by the test of package
 // model that checks that the committed table is up to date.
@@ -48,6 +49,9 @@ type Element struct {
 	Summary  bool     `json:"summary,omitempty"`
 	Modifier bool     `json:"modifier,omitempty"`
 	Targets  []string `json:"targets,omitempty"`
+	// CodeSystem is, for a code element with a required binding to a value
+	// set whose codes all come from one code system, that system's URL.
+	CodeSystem string `json:"codeSystem,omitempty"`
 }
 
 // Files are the definition bundles read from the definitions directory, in
@@ -92,6 +96,10 @@ type elementDefinition struct {
 		Extension []ext    `json:"extension"`
 		Target    []string `json:"targetProfile"`
 	} `json:"type"`
+	Binding struct {
+		Strength string `json:"strength"`
+		ValueSet string `json:"valueSet"`
+	} `json:"binding"`
 }
 
 type ext struct {
@@ -108,6 +116,10 @@ const (
 // Build reads the definition bundles from dir (the definitions-r4 folder) and
 // returns the model as indented, deterministic JSON.
 func Build(dir string) ([]byte, error) {
+	vs, err := readValueSets(filepath.Join(dir, ValueSetsFile))
+	if err != nil {
+		return nil, err
+	}
 	m := &Model{}
 	for _, name := range Files {
 		var b bundle
@@ -134,7 +146,7 @@ func Build(dir string) ([]byte, error) {
 			if m.FHIRVersion == "" {
 				m.FHIRVersion = sd.FHIRVersion
 			}
-			types, err := convert(sd)
+			types, err := convert(sd, vs)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", sd.ID, err)
 			}
@@ -170,7 +182,7 @@ func readGzipJSON(path string, v any) error {
 
 // convert turns one StructureDefinition into its type and the backbone types
 // of its nested elements.
-func convert(sd structureDefinition) ([]*Type, error) {
+func convert(sd structureDefinition, vs valueSets) ([]*Type, error) {
 	if sd.URL != sdPrefix+sd.Type {
 		return nil, fmt.Errorf("unexpected url %s", sd.URL)
 	}
@@ -250,6 +262,9 @@ func convert(sd structureDefinition) ([]*Type, error) {
 				for _, p := range t.Target {
 					el.Targets = appendUnique(el.Targets, strings.TrimPrefix(p, sdPrefix))
 				}
+			}
+			if !el.Choice && len(el.Types) == 1 && el.Types[0] == "code" && ed.Binding.Strength == "required" {
+				el.CodeSystem = vs.singleSystem(ed.Binding.ValueSet)
 			}
 		}
 		if len(el.Types) == 0 {
