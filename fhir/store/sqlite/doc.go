@@ -2,22 +2,37 @@
 // database in the data directory, in WAL mode, that needs no set-up. It
 // implements engine.Store.
 //
-// Layout:
+// Layout (schema.go):
 //
 //   - resource: one row per resource (type, id) with its internal key
-//     (rid), current version number, deleted flag and the sequence number
-//     of its current version.
+//     (rid), current version number, deleted flag, the sequence number and
+//     lastUpdated of its current version, and h, the hash that references
+//     to it carry.
 //   - version: one row per version of every resource, in commit order
 //     (seq): the body as served, or NULL for a deletion, with its
 //     lastUpdated time and the method that wrote it. Reads of the current
 //     version are two primary-key lookups.
-//   - token: the token search values of current versions.
+//   - token, string, date, number, quantity, ref, uri, comp: the search
+//     values of the current versions (search.Index), one table per kind,
+//     keyed by rid and by hashes of the parameter and of the values that
+//     are only compared for equality (keys.go). A Put replaces the
+//     resource's rows in the same transaction.
+//   - typecount, paramcount: the live resources of each type and those
+//     with a value of each parameter, kept by every write: totals without
+//     clauses, :missing and the end of sorted pages cost one lookup.
+//
+// Searches (search*.go) compile each clause into a condition on one
+// resource and, when an index serves it, a list of its matches; a planner
+// estimates each clause's matches with bounded index counts and starts
+// from the most selective, walks an index in the page's order when it can
+// (so that a page costs the same at any depth), and pages by keyset
+// cursors. _id and _lastUpdated are answered from the resource table.
 //
 // Writes go through one connection in serialised transactions
 // (synchronous=FULL: a committed write survives a power loss); reads use a
-// pool of read-only connections that see the last committed state. The
-// driver is modernc.org/sqlite (pure Go, so the binary builds without cgo),
-// chosen by the benchmark in internal/sqlitebench; docs/performance.md has
-// the figures. A lock file keeps a second server off the same data
-// directory.
+// pool of read-only connections that see the last committed state, a
+// search one snapshot. The driver is modernc.org/sqlite (pure Go, so the
+// binary builds without cgo), chosen by the benchmark in
+// internal/sqlitebench; docs/performance.md has the figures. A lock file
+// keeps a second server off the same data directory.
 package sqlite

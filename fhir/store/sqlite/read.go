@@ -12,6 +12,7 @@ import (
 // querier is what searches need: the read pool, or a write transaction.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // Read returns the current version of t/id.

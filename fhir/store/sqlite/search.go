@@ -2,84 +2,302 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
-	"strings"
+	"database/sql"
+	"errors"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/engine"
+	"github.com/cpms-fhir/cpms/fhir/model"
 	"github.com/cpms-fhir/cpms/fhir/search"
 )
 
-// Search returns the current resources matching q.
+// Search returns the current resources matching q. Its statements run in
+// one read transaction, so that a page is one snapshot of the store.
 func (s *Store) Search(ctx context.Context, q *search.Query) (*engine.SearchResult, error) {
-	return find(ctx, s.r, q)
-}
-
-func find(ctx context.Context, db querier, q *search.Query) (*engine.SearchResult, error) {
-	if len(q.Types) != 1 {
-		return nil, fhir.Errorf(fhir.KindNotImplemented, "searching several resource types at once is not supported yet")
-	}
-	typ := q.Types[0]
-	var sb strings.Builder
-	args := []any{string(typ)}
-	sb.WriteString(`SELECT r.id, r.version, v.updated, v.method, v.body
-		FROM resource r JOIN version v ON v.seq = r.seq
-		WHERE r.type = ? AND r.deleted = 0`)
-	for _, c := range q.Clauses {
-		if c.Type != search.TypeToken || c.Modifier != search.ModNone || c.Missing != nil || c.Chain != nil || c.Has != nil {
-			return nil, fhir.Errorf(fhir.KindNotImplemented, "the search parameter %s is not supported yet", c.Param)
-		}
-		if c.Param == "_id" {
-			sb.WriteString(` AND r.id IN (`)
-			for i, v := range c.Values {
-				if i > 0 {
-					sb.WriteByte(',')
-				}
-				sb.WriteByte('?')
-				args = append(args, v.Code)
-			}
-			sb.WriteByte(')')
-			continue
-		}
-		sb.WriteString(` AND r.rid IN (SELECT rid FROM token WHERE type = ? AND param = ? AND (`)
-		args = append(args, string(typ), c.Param)
-		for i, v := range c.Values {
-			if i > 0 {
-				sb.WriteString(` OR `)
-			}
-			switch {
-			case v.System == nil:
-				sb.WriteString(`code = ?`)
-				args = append(args, v.Code)
-			case v.Code == "":
-				sb.WriteString(`system = ?`)
-				args = append(args, *v.System)
-			default:
-				sb.WriteString(`(code = ? AND system = ?)`)
-				args = append(args, v.Code, *v.System)
-			}
-		}
-		sb.WriteString(`))`)
-	}
-	sb.WriteString(` ORDER BY r.rid`)
-	if q.Count > 0 {
-		fmt.Fprintf(&sb, ` LIMIT %d`, q.Count)
-	}
-	rows, err := db.QueryContext(ctx, sb.String(), args...)
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, storeErr("search", err)
 	}
-	defer rows.Close()
+	defer tx.Rollback()
+	return find(ctx, tx, q)
+}
+
+// find runs q on db: the read transaction of Search, or a write
+// transaction (which sees its own writes).
+func find(ctx context.Context, db querier, q *search.Query) (*engine.SearchResult, error) {
+	c := &searcher{ctx: ctx, db: db, now: time.Now()}
+	res, err := c.run(q)
+	return res, storeErr("search", err)
+}
+
+// searcher runs one search: it compiles the query for each resource type
+// searched, plans each type's part, and merges their pages.
+type searcher struct {
+	ctx context.Context
+	db  querier
+	now time.Time
+	// mode is the query's _total mode; clauses, whether it has any.
+	mode    search.Total
+	clauses bool
+	// aliases counts the table aliases given out, so that nested
+	// conditions never shadow each other's.
+	aliases int
+	// counts holds the live resources of each type (typecount).
+	counts map[fhir.ResourceType]int64
+	// params caches paramcount.
+	params map[int64]int64
+}
+
+// alias returns a table alias not used before in this search.
+func (c *searcher) alias() string {
+	c.aliases++
+	return "t" + strconv.Itoa(c.aliases)
+}
+
+// typeRun is the part of a search on one resource type.
+type typeRun struct {
+	t    fhir.ResourceType
+	n    int64 // live resources of the type
+	ms   []*matcher
+	keys []*sortKey
+	// est holds each clause's estimated matches, -1 when not estimated;
+	// capped marks estimates that stopped at estimateBound (at least).
+	est       []int64
+	capped    []bool
+	estimated bool
+	// total is the number of matches when a page counted them, else -1.
+	total int64
+}
+
+func (c *searcher) run(q *search.Query) (*engine.SearchResult, error) {
+	count := max(q.Count, 0)
+	fp := fingerprint(q)
+	var after *cursor
+	if q.Cursor != "" {
+		var err error
+		if after, err = decodeCursor(q.Cursor, fp, len(q.Sort)); err != nil {
+			return nil, err
+		}
+	}
+	types, err := c.searchTypes(q.Types)
+	if err != nil {
+		return nil, err
+	}
+	var runs []*typeRun
+	for _, t := range types {
+		r := &typeRun{t: t, total: -1}
+		for i := range q.Clauses {
+			m, err := c.compile(t, &q.Clauses[i])
+			if err != nil {
+				return nil, err
+			}
+			r.ms = append(r.ms, m)
+			r.est, r.capped = append(r.est, -1), append(r.capped, false)
+		}
+		for _, s := range q.Sort {
+			k, err := c.compileSort(t, s)
+			if err != nil {
+				return nil, err
+			}
+			r.keys = append(r.keys, k)
+		}
+		if r.n, err = c.typeCount(t); err != nil {
+			return nil, err
+		}
+		if r.n > 0 {
+			runs = append(runs, r)
+		}
+	}
+
 	res := &engine.SearchResult{Total: -1}
-	for rows.Next() {
-		r := &fhir.Resource{Type: typ}
-		var updated int64
+	c.mode, c.clauses = q.Total, len(q.Clauses) > 0
+	if count > 0 {
+		var rows []pageRow
+		for _, r := range runs {
+			got, err := c.page(r, after, count+1)
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, got...)
+		}
+		if len(runs) > 1 {
+			var keys []*sortKey
+			if len(runs) > 0 {
+				keys = runs[0].keys
+			}
+			slices.SortFunc(rows, func(a, b pageRow) int { return compareRows(a, b, keys) })
+		}
+		if len(rows) > count {
+			res.Next = encodeCursor(fp, rows[count-1])
+			rows = rows[:count]
+		}
+		if res.Resources, err = c.fetch(rows); err != nil {
+			return nil, err
+		}
+	}
+	if res.Total, err = c.total(q, runs, after, count, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// searchTypes returns the types searched: those of the query, or every
+// type that has live resources.
+func (c *searcher) searchTypes(types []fhir.ResourceType) ([]fhir.ResourceType, error) {
+	if len(types) == 0 {
+		return c.liveTypes()
+	}
+	out := slices.Clone(types)
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// fetch reads the current versions of the page's resources, in order.
+func (c *searcher) fetch(rows []pageRow) ([]*fhir.Resource, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	rids := make([]any, len(rows))
+	for i, r := range rows {
+		rids[i] = r.rid
+	}
+	q := (&sq{}).w(`SELECT r.rid, r.type, r.id, r.version, v.updated, v.method, v.body
+		FROM resource r JOIN version v ON v.seq = r.seq WHERE r.rid IN `).in(rids)
+	res, err := c.query(q)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Close()
+	byRID := make(map[int64]*fhir.Resource, len(rows))
+	for res.Next() {
+		r := &fhir.Resource{}
+		var rid, updated int64
 		var method string
-		if err := rows.Scan(&r.ID, &r.Version, &updated, &method, &r.Body); err != nil {
-			return nil, storeErr("search", err)
+		if err := res.Scan(&rid, &r.Type, &r.ID, &r.Version, &updated, &method, &r.Body); err != nil {
+			return nil, err
 		}
 		r.LastUpdated, r.Method = fromMillis(updated), fhir.Method(method)
-		res.Resources = append(res.Resources, r)
+		byRID[rid] = r
 	}
-	return res, storeErr("search", rows.Err())
+	if err := res.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]*fhir.Resource, 0, len(rows))
+	for _, row := range rows {
+		r := byRID[row.rid]
+		if r == nil {
+			return nil, errors.New("a matched resource is missing")
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// loadCounts reads typecount once per search.
+func (c *searcher) loadCounts() error {
+	if c.counts != nil {
+		return nil
+	}
+	rows, err := c.db.QueryContext(c.ctx, `SELECT type, n FROM typecount`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	c.counts = map[fhir.ResourceType]int64{}
+	for rows.Next() {
+		var t fhir.ResourceType
+		var n int64
+		if err := rows.Scan(&t, &n); err != nil {
+			return err
+		}
+		c.counts[t] = n
+	}
+	return rows.Err()
+}
+
+// typeCount returns the number of live resources of type t.
+func (c *searcher) typeCount(t fhir.ResourceType) (int64, error) {
+	if err := c.loadCounts(); err != nil {
+		return 0, err
+	}
+	return c.counts[t], nil
+}
+
+// liveTypes returns the types that have live resources, sorted.
+func (c *searcher) liveTypes() ([]fhir.ResourceType, error) {
+	if err := c.loadCounts(); err != nil {
+		return nil, err
+	}
+	var out []fhir.ResourceType
+	for t, n := range c.counts {
+		if n > 0 {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// allTypes returns every resource type a reference may name: those of
+// FHIR R4 and any other the store holds.
+func (c *searcher) allTypes() ([]fhir.ResourceType, error) {
+	if err := c.loadCounts(); err != nil {
+		return nil, err
+	}
+	out := slices.Clone(r4Types())
+	for t := range c.counts {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+var r4Types = sync.OnceValue(func() []fhir.ResourceType {
+	var out []fhir.ResourceType
+	for _, t := range model.ResourceTypes() {
+		out = append(out, fhir.ResourceType(t))
+	}
+	return out
+})
+
+// paramCount returns the number of live resources with a value for the
+// parameter keyed k.
+func (c *searcher) paramCount(k int64) (int64, error) {
+	if n, ok := c.params[k]; ok {
+		return n, nil
+	}
+	var n int64
+	err := c.db.QueryRowContext(c.ctx, `SELECT n FROM paramcount WHERE k = ?`, k).Scan(&n)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	if c.params == nil {
+		c.params = map[int64]int64{}
+	}
+	c.params[k] = n
+	return n, nil
+}
+
+// traceSQL, when set, receives the statements searches run: a test hook.
+var traceSQL atomic.Pointer[func(query string, args []any)]
+
+// query runs q.
+func (c *searcher) query(q *sq) (*sql.Rows, error) {
+	if f := traceSQL.Load(); f != nil {
+		(*f)(q.String(), q.args)
+	}
+	return c.db.QueryContext(c.ctx, q.String(), q.args...)
+}
+
+// queryRow runs q, which returns one row.
+func (c *searcher) queryRow(q *sq) *sql.Row {
+	if f := traceSQL.Load(); f != nil {
+		(*f)(q.String(), q.args)
+	}
+	return c.db.QueryRowContext(c.ctx, q.String(), q.args...)
 }

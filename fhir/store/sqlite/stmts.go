@@ -15,49 +15,83 @@ const (
 	sqlReadVersion = `SELECT v.updated, v.method, v.body
 		FROM resource r JOIN version v ON v.rid = r.rid AND v.version = ?
 		WHERE r.type = ? AND r.id = ?`
-	sqlInsertResource = `INSERT INTO resource (type, id, version, seq, deleted) VALUES (?, ?, 1, ?, ?) RETURNING rid`
-	sqlUpdateResource = `UPDATE resource SET version = ?, seq = ?, deleted = ?
+	sqlInsertResource = `INSERT INTO resource (type, id, version, seq, deleted, updated, h) VALUES (?, ?, 1, ?, ?, ?, ?) RETURNING rid`
+	sqlUpdateResource = `UPDATE resource SET version = ?, seq = ?, deleted = ?, updated = ?
 		WHERE type = ? AND id = ? AND version = ? RETURNING rid`
 	sqlInsertVersion = `INSERT INTO version (seq, rid, type, version, updated, method, body) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	sqlDeleteTokens  = `DELETE FROM token WHERE rid = ?`
-	sqlInsertToken   = `INSERT INTO token (rid, type, param, system, code) VALUES (?, ?, ?, ?, ?)`
+	sqlWasDeleted    = `SELECT body IS NULL FROM version WHERE rid = ? AND version = ?`
+	sqlAddTypeCount  = `INSERT INTO typecount (type, n) VALUES (?, ?) ON CONFLICT (type) DO UPDATE SET n = n + excluded.n`
+	sqlAddParamCount = `INSERT INTO paramcount (k, n) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET n = n + excluded.n`
+	sqlCurrent       = `SELECT rid, version, deleted FROM resource WHERE type = ? AND id = ?`
+	sqlReadSetting   = `SELECT value FROM setting WHERE key = ?`
+	sqlPutSetting    = `INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+	sqlDeleteSetting = `DELETE FROM setting WHERE key = ?`
 )
 
 // statements holds the prepared statements: reads on the read pool,
 // writes (and reads inside write transactions) on the write connection.
 type statements struct {
-	readCurrent, readVersion *sql.Stmt // read pool
+	readCurrent, readVersion, readSetting *sql.Stmt // read pool
 
-	wReadCurrent, insertResource, updateResource, insertVersion, deleteTokens, insertToken *sql.Stmt
+	wReadCurrent, insertResource, updateResource, insertVersion *sql.Stmt
+	wasDeleted, addTypeCount, addParamCount, current            *sql.Stmt
+	putSetting, deleteSetting                                   *sql.Stmt
+	// insert a row into each value table, and delete a resource's rows
+	// from it, by table.
+	insert, delete map[string]*sql.Stmt
 }
 
 func (s *Store) prepare(ctx context.Context) error {
-	for _, p := range []struct {
+	s.st.insert, s.st.delete = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
+	type prep struct {
 		db   *sql.DB
 		dst  **sql.Stmt
 		text string
-	}{
+	}
+	list := []prep{
 		{s.r, &s.st.readCurrent, sqlReadCurrent},
 		{s.r, &s.st.readVersion, sqlReadVersion},
+		{s.r, &s.st.readSetting, sqlReadSetting},
 		{s.w, &s.st.wReadCurrent, sqlReadCurrent},
 		{s.w, &s.st.insertResource, sqlInsertResource},
 		{s.w, &s.st.updateResource, sqlUpdateResource},
 		{s.w, &s.st.insertVersion, sqlInsertVersion},
-		{s.w, &s.st.deleteTokens, sqlDeleteTokens},
-		{s.w, &s.st.insertToken, sqlInsertToken},
-	} {
+		{s.w, &s.st.wasDeleted, sqlWasDeleted},
+		{s.w, &s.st.addTypeCount, sqlAddTypeCount},
+		{s.w, &s.st.addParamCount, sqlAddParamCount},
+		{s.w, &s.st.current, sqlCurrent},
+		{s.w, &s.st.putSetting, sqlPutSetting},
+		{s.w, &s.st.deleteSetting, sqlDeleteSetting},
+	}
+	ins := make([]*sql.Stmt, len(valueTables))
+	del := make([]*sql.Stmt, len(valueTables))
+	for i, t := range valueTables {
+		list = append(list, prep{s.w, &ins[i], insertSQL(t)}, prep{s.w, &del[i], deleteSQL[t]})
+	}
+	for _, p := range list {
 		st, err := p.db.PrepareContext(ctx, p.text)
 		if err != nil {
 			return fmt.Errorf("sqlite: prepare statements: %w", err)
 		}
 		*p.dst = st
 	}
+	for i, t := range valueTables {
+		s.st.insert[t], s.st.delete[t] = ins[i], del[i]
+	}
 	return nil
 }
 
 func (st *statements) close() {
-	for _, s := range []*sql.Stmt{st.readCurrent, st.readVersion, st.wReadCurrent, st.insertResource,
-		st.updateResource, st.insertVersion, st.deleteTokens, st.insertToken} {
+	all := []*sql.Stmt{st.readCurrent, st.readVersion, st.wReadCurrent, st.insertResource,
+		st.updateResource, st.insertVersion, st.wasDeleted, st.addTypeCount, st.addParamCount, st.current,
+		st.readSetting, st.putSetting, st.deleteSetting}
+	for _, s := range st.insert {
+		all = append(all, s)
+	}
+	for _, s := range st.delete {
+		all = append(all, s)
+	}
+	for _, s := range all {
 		if s != nil {
 			s.Close()
 		}

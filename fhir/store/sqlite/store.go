@@ -64,8 +64,11 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	}
 	s.log = s.log.With("component", "store", "store", "sqlite")
 	path := filepath.Join(dir, DBFile)
+	// Page caches: the writer's is large, since index inserts land all
+	// over their b-trees (keys are hashes); readers share the file through
+	// the operating system's cache, mapped into memory.
 	common := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)"
-	if s.w, err = sql.Open("sqlite", common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"); err != nil {
+	if s.w, err = sql.Open("sqlite", common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_txlock=immediate"); err != nil {
 		s.closeAll()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -75,7 +78,11 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		s.closeAll()
 		return nil, err
 	}
-	if s.r, err = sql.Open("sqlite", common+"&_pragma=query_only(1)"); err != nil {
+	if err := s.writeStats(ctx); err != nil {
+		s.closeAll()
+		return nil, err
+	}
+	if s.r, err = sql.Open("sqlite", common+"&_pragma=query_only(1)&_pragma=mmap_size(2147418112)&_pragma=cache_size(-16384)"); err != nil {
 		s.closeAll()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -111,7 +118,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("sqlite: migrate: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+		m := migrations[v]
+		_, err = tx.ExecContext(ctx, m.sql)
+		if err == nil && m.step != nil {
+			err = m.step(ctx, tx)
+		}
+		if err != nil {
 			tx.Rollback()
 			return fmt.Errorf("sqlite: migrate to schema %d: %w", v+1, err)
 		}

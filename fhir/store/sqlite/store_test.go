@@ -36,6 +36,21 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) engine.Store { return open(t, t.TempDir()) })
 }
 
+// TestContractPlans runs the search part of the contract suite with each
+// kind of plan forced wherever it applies, so that every clause is
+// checked through each of its paths (tested on a resource, listed from an
+// index, walked in order), whatever the planner would choose on the
+// suite's small data.
+func TestContractPlans(t *testing.T) {
+	for _, p := range []string{"scan", "drive", "walk"} {
+		t.Run(p, func(t *testing.T) {
+			defer sqlite.ForcePlan(p)()
+			storetest.Run(t, func(t *testing.T) engine.Store { return open(t, t.TempDir()) },
+				storetest.Options{Groups: []string{"Search"}})
+		})
+	}
+}
+
 // put writes r with idx in a transaction of its own, stamped with the
 // transaction's time, and returns r.
 func put(t *testing.T, s engine.Store, r *fhir.Resource, idx *search.Index) *fhir.Resource {
@@ -235,6 +250,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	current := userVersion(t, dir)
 	setUserVersion(t, dir, 99)
 	if s, err := sqlite.Open(t.Context(), dir, sqlite.Options{Logger: quiet}); err == nil {
 		s.Close()
@@ -242,12 +258,26 @@ func TestNewerSchemaRefused(t *testing.T) {
 	} else if !strings.Contains(err.Error(), "schema version 99") {
 		t.Errorf("Open of a database of schema 99: %v", err)
 	}
-	setUserVersion(t, dir, 1)
+	setUserVersion(t, dir, current)
 	s = open(t, dir)
 	defer s.Close()
 	if _, err := s.Read(t.Context(), "Patient", "a"); err != nil {
 		t.Errorf("Read: %v", err)
 	}
+}
+
+func userVersion(t *testing.T, dir string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var v int
+	if err := db.QueryRowContext(t.Context(), "PRAGMA user_version").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 func setUserVersion(t *testing.T, dir string, v int) {

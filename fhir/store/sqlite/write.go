@@ -84,6 +84,9 @@ func (s *Store) runBatch(batch []*writeReq) {
 		t := &tx{s: s, tx: sqlTx, seq: seq, last: last}
 		r.err, r.panicked = runFn(r.ctx, t, r.fn)
 		if r.err == nil && r.panicked == nil {
+			r.err = t.flushCounts(r.ctx)
+		}
+		if r.err == nil && r.panicked == nil {
 			_, err = sqlTx.ExecContext(bg, `RELEASE w`)
 			seq, last = t.seq, t.last
 			ok = append(ok, r)
@@ -140,13 +143,73 @@ type tx struct {
 	seq  int64
 	last time.Time
 	now  time.Time
+	// stmts holds the store's write statements bound to tx, by statement.
+	stmts map[*sql.Stmt]*sql.Stmt
+	// types and params are the changes to typecount and paramcount not
+	// written yet.
+	types  map[fhir.ResourceType]int64
+	params map[int64]int64
+}
+
+// flushCounts writes the changes to typecount and paramcount.
+func (t *tx) flushCounts(ctx context.Context) error {
+	for typ, n := range t.types {
+		if n != 0 {
+			if _, err := t.stmt(ctx, t.s.st.addTypeCount).ExecContext(ctx, string(typ), n); err != nil {
+				return storeErr("write", err)
+			}
+		}
+	}
+	for k, n := range t.params {
+		if n != 0 {
+			if _, err := t.stmt(ctx, t.s.st.addParamCount).ExecContext(ctx, k, n); err != nil {
+				return storeErr("write", err)
+			}
+		}
+	}
+	clear(t.types)
+	clear(t.params)
+	return nil
+}
+
+// countType records a change of the live resources of typ.
+func (t *tx) countType(typ fhir.ResourceType, n int64) {
+	if t.types == nil {
+		t.types = map[fhir.ResourceType]int64{}
+	}
+	t.types[typ] += n
+}
+
+// countParam records a change of the resources with a value of the
+// parameter keyed k.
+func (t *tx) countParam(k, n int64) {
+	if t.params == nil {
+		t.params = map[int64]int64{}
+	}
+	t.params[k] += n
+}
+
+// stmt returns st bound to the transaction.
+func (t *tx) stmt(ctx context.Context, st *sql.Stmt) *sql.Stmt {
+	if b, ok := t.stmts[st]; ok {
+		return b
+	}
+	if t.stmts == nil {
+		t.stmts = map[*sql.Stmt]*sql.Stmt{}
+	}
+	b := t.tx.StmtContext(ctx, st)
+	t.stmts[st] = b
+	return b
 }
 
 func (t *tx) Read(ctx context.Context, typ fhir.ResourceType, id fhir.ID) (*fhir.Resource, error) {
-	return read(ctx, t.tx.StmtContext(ctx, t.s.st.wReadCurrent), typ, id)
+	return read(ctx, t.stmt(ctx, t.s.st.wReadCurrent), typ, id)
 }
 
 func (t *tx) Search(ctx context.Context, q *search.Query) (*engine.SearchResult, error) {
+	if err := t.flushCounts(ctx); err != nil {
+		return nil, err
+	}
 	return find(ctx, t.tx, q)
 }
 
@@ -177,15 +240,15 @@ func (t *tx) Put(ctx context.Context, r *fhir.Resource, idx *search.Index) error
 	var rid int64
 	var err error
 	if r.Version == 1 {
-		err = t.tx.StmtContext(ctx, t.s.st.insertResource).QueryRowContext(ctx,
-			string(r.Type), string(r.ID), seq, r.Deleted).Scan(&rid)
+		err = t.stmt(ctx, t.s.st.insertResource).QueryRowContext(ctx,
+			string(r.Type), string(r.ID), seq, r.Deleted, r.LastUpdated.UnixMilli(), refKey(r.Type, r.ID)).Scan(&rid)
 		var se *sqlite.Error
 		if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
 			return fhir.Errorf(fhir.KindConflict, "version 1 of %s cannot be written: the resource exists", r.Ref())
 		}
 	} else {
-		err = t.tx.StmtContext(ctx, t.s.st.updateResource).QueryRowContext(ctx,
-			r.Version, seq, r.Deleted, string(r.Type), string(r.ID), r.Version-1).Scan(&rid)
+		err = t.stmt(ctx, t.s.st.updateResource).QueryRowContext(ctx,
+			r.Version, seq, r.Deleted, r.LastUpdated.UnixMilli(), string(r.Type), string(r.ID), r.Version-1).Scan(&rid)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fhir.Errorf(fhir.KindConflict, "version %d of %s does not follow the current version", r.Version, r.Ref())
 		}
@@ -193,36 +256,79 @@ func (t *tx) Put(ctx context.Context, r *fhir.Resource, idx *search.Index) error
 	if err != nil {
 		return storeErr("write", err)
 	}
+	wasLive := false
+	if r.Version > 1 {
+		var wasDeleted bool
+		if err := t.stmt(ctx, t.s.st.wasDeleted).QueryRowContext(ctx, rid, r.Version-1).Scan(&wasDeleted); err != nil {
+			return storeErr("write", err)
+		}
+		wasLive = !wasDeleted
+	}
+	switch {
+	case wasLive && r.Deleted:
+		t.countType(r.Type, -1)
+	case !wasLive && !r.Deleted:
+		t.countType(r.Type, 1)
+	}
 	var body any
 	if !r.Deleted {
 		body = r.Body
 	}
-	if _, err := t.tx.StmtContext(ctx, t.s.st.insertVersion).ExecContext(ctx,
+	if _, err := t.stmt(ctx, t.s.st.insertVersion).ExecContext(ctx,
 		seq, rid, string(r.Type), r.Version, r.LastUpdated.UnixMilli(), string(r.Method), body); err != nil {
 		return storeErr("write", err)
 	}
-	if err := t.index(ctx, rid, r, idx, r.Version == 1); err != nil {
+	if err := t.index(ctx, rid, r, idx, !wasLive); err != nil {
 		return err
 	}
 	t.seq, t.last = seq, r.LastUpdated
 	return nil
 }
 
-// index replaces the search values of resource rid.
+// index replaces the search values of resource rid: the previous
+// version's rows go (a new or deleted resource has none: fresh), and those
+// of idx come, unless r is a deletion.
 func (t *tx) index(ctx context.Context, rid int64, r *fhir.Resource, idx *search.Index, fresh bool) error {
 	if !fresh {
-		if _, err := t.tx.StmtContext(ctx, t.s.st.deleteTokens).ExecContext(ctx, rid); err != nil {
-			return storeErr("index", err)
+		for _, table := range valueTables {
+			if err := t.unindex(ctx, table, rid); err != nil {
+				return storeErr("index", err)
+			}
 		}
 	}
-	if idx == nil || r.Deleted || len(idx.Tokens) == 0 {
+	if idx == nil || r.Deleted {
 		return nil
 	}
-	ins := t.tx.StmtContext(ctx, t.s.st.insertToken)
-	for _, tok := range idx.Tokens {
-		if _, err := ins.ExecContext(ctx, rid, string(r.Type), tok.Param, tok.System, tok.Code); err != nil {
-			return storeErr("index", err)
+	w := indexWriter{
+		exec: func(ctx context.Context, table string, rows [][]any) error {
+			st := t.stmt(ctx, t.s.st.insert[table])
+			for _, args := range rows {
+				if _, err := st.ExecContext(ctx, args...); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		counted: func(k int64) { t.countParam(k, 1) },
+	}
+	return storeErr("index", w.write(ctx, rid, r.Type, idx))
+}
+
+// unindex deletes the rows of resource rid from table.
+func (t *tx) unindex(ctx context.Context, table string, rid int64) error {
+	rows, err := t.stmt(ctx, t.s.st.delete[table]).QueryContext(ctx, rid)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, f int64
+		if err := rows.Scan(&k, &f); err != nil {
+			return err
+		}
+		if f&flagMin != 0 {
+			t.countParam(k, -1)
 		}
 	}
-	return nil
+	return rows.Err()
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,10 +62,11 @@ func tombstone(typ fhir.ResourceType, id fhir.ID, v int64) *fhir.Resource {
 	return &fhir.Resource{Type: typ, ID: id, Version: v, Method: fhir.MethodDelete, Deleted: true}
 }
 
-// stampPut stamps r with the transaction's time and puts it.
+// stampPut stamps r with the transaction's time and puts it, with the
+// values the engine adds to every index.
 func stampPut(ctx context.Context, tx engine.Tx, r *fhir.Resource, idx *search.Index) error {
 	r.LastUpdated = tx.Now()
-	return tx.Put(ctx, r, idx)
+	return tx.Put(ctx, r, withMeta(r, idx))
 }
 
 // mustWrite runs fn in a write transaction and fails the test if it fails.
@@ -211,21 +211,6 @@ func checkNotFound(t testing.TB, s engine.Store, typ fhir.ResourceType, id fhir.
 	if r != nil {
 		t.Errorf("Read %s/%s returned %s with its not-found error", typ, id, key(r))
 	}
-}
-
-// query parses a search of typ written as a query string
-// ("identifier=s|a&_id=x").
-func query(t testing.TB, typ fhir.ResourceType, raw string) *search.Query {
-	t.Helper()
-	v, err := url.ParseQuery(raw)
-	if err != nil {
-		t.Fatalf("query %q: %v", raw, err)
-	}
-	q, err := search.Parse(typ, v)
-	if err != nil {
-		t.Fatalf("query %q: %v", raw, err)
-	}
-	return q
 }
 
 // ids returns the sorted ids of rs.

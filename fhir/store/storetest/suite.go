@@ -26,6 +26,9 @@ type Options struct {
 	// no subtest fails the suite, so that a renamed subtest is not skipped
 	// silently.
 	Skip map[string]string
+	// Groups, when not empty, names the only groups to run ("Search"):
+	// for an adapter that runs one concern again under other settings.
+	Groups []string
 }
 
 // need is a guarantee a subtest depends on beyond the plain contract.
@@ -59,6 +62,7 @@ func groups() []group {
 		{"Concurrency", concurrencyTests},
 		{"Search", searchTests},
 		{"History", historyTests},
+		{"Settings", settingTests},
 	}
 }
 
@@ -89,7 +93,15 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store, opts ...Options) {
 			t.Errorf("Options.Skip gives no reason to skip %q", name)
 		}
 	}
+	for _, name := range o.Groups {
+		if !slices.ContainsFunc(groups(), func(g group) bool { return g.name == name }) {
+			t.Errorf("Options.Groups names %q, which is not a group of the suite", name)
+		}
+	}
 	for _, g := range groups() {
+		if len(o.Groups) > 0 && !slices.Contains(o.Groups, g.name) {
+			continue
+		}
 		t.Run(g.name, func(t *testing.T) {
 			for _, tc := range g.tests {
 				t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,249 @@
+package sqlite
+
+import (
+	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/search"
+)
+
+// Chains and reverse chains join references to their targets through
+// hashes: ref.th of a reference is resource.h of its target (refKey of
+// the target's type and id), so a chain goes from the targets' rows to the
+// references by index ref_th (k, th), and a reverse chain from the
+// references to the targets by index resource_h.
+
+// ridsOf returns a SELECT of the rids of the live resources of type t that
+// m matches: m's own, or a scan of the type.
+func (c *searcher) ridsOf(t fhir.ResourceType, m *matcher) func(q *sq) {
+	if m.drivable() {
+		return m.drive
+	}
+	r := c.alias()
+	return func(q *sq) {
+		q.w("SELECT "+r+".rid AS rid FROM resource "+r+" WHERE "+r+".type = ? AND "+r+".deleted = 0 AND ", string(t))
+		m.cond(q, r+".rid")
+	}
+}
+
+// chain matches resources whose reference parameter refers to a resource
+// of one of the chain's target types that matches the chained clause.
+func (c *searcher) chain(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
+	targets := cl.Chain.Targets
+	if len(targets) == 0 {
+		var err error
+		if targets, err = c.liveTypes(); err != nil {
+			return nil, err
+		}
+	}
+	k := paramKey(t, cl.Param)
+	inner := make([]*matcher, len(targets))
+	for i, u := range targets {
+		m, err := c.compile(u, &cl.Chain.Clause)
+		if err != nil {
+			return nil, err
+		}
+		inner[i] = m
+	}
+	a, x := c.alias(), c.alias()
+	m := &matcher{rank: rankChain, cost: chainCosts}
+	m.cond = func(q *sq, rid string) {
+		q.w("EXISTS (SELECT 1 FROM ref "+a+" CROSS JOIN resource "+x+" ON "+x+".h = "+a+".th AND "+x+".deleted = 0 WHERE "+
+			a+".rid = "+rid+" AND "+a+".k = ? AND ", k)
+		alts := make([]func(q *sq), len(targets))
+		for i, u := range targets {
+			alts[i] = func(q *sq) {
+				q.w("("+x+".type = ? AND ", string(u))
+				inner[i].cond(q, x+".rid")
+				q.w(")")
+			}
+		}
+		q.or(alts)
+		q.w(")")
+	}
+	for i, u := range targets {
+		g, x, a := c.alias(), c.alias(), c.alias()
+		rids := c.ridsOf(u, inner[i])
+		m.selects = append(m.selects, func(q *sq) {
+			q.w("SELECT " + a + ".rid AS rid FROM (")
+			rids(q)
+			q.w(") "+g+" CROSS JOIN resource "+x+" ON "+x+".rid = "+g+".rid CROSS JOIN ref "+a+
+				" INDEXED BY ref_th ON "+a+".k = ? AND "+a+".th = "+x+".h", k)
+		})
+	}
+	return m, nil
+}
+
+// has matches resources that a resource of type Has.Type refers to
+// through its reference parameter Has.Ref, where that resource matches
+// Has.Clause.
+func (c *searcher) has(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
+	src := cl.Has.Type
+	k := paramKey(src, cl.Has.Ref)
+	inner, err := c.compile(src, &cl.Has.Clause)
+	if err != nil {
+		return nil, err
+	}
+	x, a := c.alias(), c.alias()
+	m := &matcher{rank: rankHas, cost: hasCosts}
+	// The sources that match bound the targets (each refers to about
+	// one): count them, not the join.
+	m.estimate = func(bound int64) (int64, bool, error) {
+		if !inner.drivable() {
+			return 0, false, nil
+		}
+		n, err := c.bounded(inner, bound)
+		return n, true, err
+	}
+	m.cond = func(q *sq, rid string) {
+		q.w("EXISTS (SELECT 1 FROM resource "+x+" CROSS JOIN ref "+a+" ON "+a+".k = ? AND "+a+".th = "+x+".h WHERE "+
+			x+".rid = "+rid+" AND ", k)
+		inner.cond(q, a+".rid")
+		q.w(")")
+	}
+	g, a2, x2 := c.alias(), c.alias(), c.alias()
+	rids := c.ridsOf(src, inner)
+	m.selects = []func(q *sq){func(q *sq) {
+		q.w("SELECT " + x2 + ".rid AS rid FROM (")
+		rids(q)
+		q.w(") "+g+" CROSS JOIN ref "+a2+" INDEXED BY ref_rid ON "+a2+".rid = "+g+".rid AND "+a2+".k = ? CROSS JOIN resource "+x2+
+			" INDEXED BY resource_h ON "+x2+".h = "+a2+".th AND "+x2+".deleted = 0 WHERE "+x2+".type = ?", k, string(t))
+	}}
+	return m, nil
+}
+
+// composite matches resources with one composite value (one entry e) of
+// which every component matches the search value's.
+func (c *searcher) composite(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
+	if cl.Modifier != search.ModNone {
+		return nil, badModifier(cl)
+	}
+	k := paramKey(t, cl.Param)
+	type entry struct {
+		aliases []string
+		preds   []func(q *sq)
+		lead    string // the token column of the first component that an index serves, or ""
+		leadKey int64
+	}
+	var entries []entry
+	for _, v := range cl.Values {
+		if len(v.Components) == 0 {
+			return nil, invalidSearch(cl.Param, "the composite parameter %s has a value without components", cl.Param)
+		}
+		e := entry{}
+		for j, comp := range v.Components {
+			a := c.alias()
+			p, err := c.componentPred(t, compParam(cl.Param, j), a, comp)
+			if err != nil {
+				return nil, err
+			}
+			e.aliases, e.preds = append(e.aliases, a), append(e.preds, p)
+		}
+		if first := v.Components[0]; first.System != nil || first.Code != "" {
+			if col, key := tokenColumn(t, compParam(cl.Param, 0), first); col == "v" || col == "sv" {
+				e.lead, e.leadKey = col, key
+			}
+		}
+		entries = append(entries, e)
+	}
+	// joins writes the components after the first, joined on its entry.
+	joins := func(q *sq, e entry) {
+		a0 := e.aliases[0]
+		for j, a := range e.aliases[1:] {
+			q.w(" JOIN comp "+a+" ON "+a+".rid = "+a0+".rid AND "+a+".k = "+a0+".k AND "+a+".e = "+a0+".e AND "+a+".i = ?", j+1)
+		}
+	}
+	preds := func(q *sq, e entry) {
+		for _, p := range e.preds {
+			q.w(" AND ")
+			p(q)
+		}
+	}
+	m := &matcher{rank: rankEqual}
+	m.cond = func(q *sq, rid string) {
+		alts := make([]func(q *sq), len(entries))
+		for i, e := range entries {
+			alts[i] = func(q *sq) {
+				a0 := e.aliases[0]
+				q.w("EXISTS (SELECT 1 FROM comp " + a0)
+				joins(q, e)
+				q.w(" WHERE "+a0+".rid = "+rid+" AND "+a0+".k = ? AND "+a0+".i = 0", k)
+				preds(q, e)
+				q.w(")")
+			}
+		}
+		q.or(alts)
+	}
+	for _, e := range entries {
+		if e.lead == "" {
+			return m, nil
+		}
+	}
+	for _, e := range entries {
+		m.selects = append(m.selects, func(q *sq) {
+			a0 := e.aliases[0]
+			q.w("SELECT " + a0 + ".rid AS rid FROM comp " + a0)
+			joins(q, e)
+			q.w(" WHERE "+a0+"."+e.lead+" = ?", e.leadKey)
+			preds(q, e)
+		})
+	}
+	return m, nil
+}
+
+// componentPred returns the condition on comp columns (alias a) of one
+// component value v. The query does not say the component's type, so the
+// condition has one alternative per kind of value v can stand for, each
+// guarded by the kind of the row (comp.t): a component of a parameter
+// always has one kind, so only the right alternative applies.
+func (c *searcher) componentPred(t fhir.ResourceType, param, a string, v search.Value) (func(q *sq), error) {
+	var alts []func(q *sq)
+	guard := func(kind int, p func(q *sq)) func(q *sq) {
+		return func(q *sq) {
+			q.w("("+a+".t = ? AND ", kind)
+			p(q)
+			q.w(")")
+		}
+	}
+	if v.System != nil || v.Code != "" {
+		col, key := tokenColumn(t, param, v)
+		alts = append(alts, guard(compToken, func(q *sq) {
+			if col == "k" {
+				q.w("1")
+				return
+			}
+			q.w(a+"."+col+" = ?", key)
+		}))
+	}
+	if v.Text != "" {
+		folded, text := search.Fold(v.Text), v.Text
+		alts = append(alts, guard(compString, func(q *sq) { startsWith(q, a+".value", folded) }),
+			guard(compURI, func(q *sq) { q.w(a+".value = ?", text) }))
+	}
+	cols := rangeCols{lo: a + ".lo", hi: a + ".hi"}
+	if v.DateLo != 0 || v.DateHi != 0 {
+		parts, err := rangeParts(cols, v.Prefix, dateBounds(v, c.now))
+		if err != nil {
+			return nil, err
+		}
+		alts = append(alts, guard(compDate, func(q *sq) { q.or(parts) }))
+	}
+	if v.Prefix != "" || v.NumLo != 0 || v.NumHi != 0 || v.Num != 0 {
+		parts, err := rangeParts(cols, v.Prefix, numberBounds(v.NumLo, v.NumHi, v.Num))
+		if err != nil {
+			return nil, err
+		}
+		qparts, err := quantityParts(a, v)
+		if err != nil {
+			return nil, err
+		}
+		alts = append(alts, guard(compNumber, func(q *sq) { q.or(parts) }),
+			guard(compQuantity, func(q *sq) { q.or(qparts) }))
+	}
+	if v.Type != "" || v.ID != "" || v.URL != "" {
+		p, err := c.refPart(a, v)
+		if err != nil {
+			return nil, err
+		}
+		alts = append(alts, guard(compRef, p))
+	}
+	return func(q *sq) { q.or(alts) }, nil
+}

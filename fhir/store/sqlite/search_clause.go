@@ -1,0 +1,585 @@
+package sqlite
+
+import (
+	"fmt"
+
+	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/search"
+)
+
+// matcher is one clause of a search compiled for one resource type: how
+// to test a resource against it, and how to list its matches from an
+// index when it can lead the search.
+type matcher struct {
+	// cond writes a condition that holds when the resource whose rid is
+	// the SQL expression rid matches.
+	cond func(q *sq, rid string)
+	// selects, when not empty, each write a SELECT of column rid from one
+	// index range: together they list the matches (live resources of the
+	// type, possibly repeated). Empty: the clause is only a filter.
+	selects []func(q *sq)
+	// walk, when set, writes "table alias WHERE conditions" whose rows,
+	// in the order of one index range, list the matches by ascending rid
+	// (column alias.rid, possibly repeated): the search can then stop at
+	// the end of a page.
+	walk func(q *sq, alias string)
+	// count, when set, returns the number of matches exactly and cheaply
+	// (from the counts the store keeps).
+	count func() (int64, error)
+	// estimate, when set, estimates the matches up to bound more cheaply
+	// than counting the selects' rows; ok false when it cannot.
+	estimate func(bound int64) (n int64, ok bool, err error)
+	// rank orders the estimates: kinds usually more selective and
+	// cheaper to count first.
+	rank int
+	// cost, when set, is the relative cost of cond and of listing a
+	// match (simple index lookups cost 1).
+	cost *costs
+}
+
+// costs are the relative costs of a matcher's operations.
+type costs struct{ cond, drive float64 }
+
+// The costs of the kinds of matchers: chains follow a reference to its
+// target, reverse chains from a resource to the many that refer to it.
+var (
+	simpleCosts = &costs{cond: 1, drive: 1}
+	chainCosts  = &costs{cond: 3, drive: 3}
+	hasCosts    = &costs{cond: 10, drive: 3}
+)
+
+// costs returns m's costs.
+func (m *matcher) costs() *costs {
+	if m.cost == nil {
+		return simpleCosts
+	}
+	return m.cost
+}
+
+// drivable reports whether an index lists the matches.
+func (m *matcher) drivable() bool { return len(m.selects) > 0 }
+
+// drive writes a SELECT of column rid listing the matches: the union of
+// the selects.
+func (m *matcher) drive(q *sq) { q.union(m.selects) }
+
+// The ranks of matchers.
+const (
+	rankID = iota
+	rankEqual
+	rankExact
+	rankPrefix
+	rankRange
+	rankOpenRange
+	rankChain
+	rankHas
+	rankScan
+)
+
+// valueTable is the table of the values of each parameter type.
+var valueTable = map[search.ParamType]string{
+	search.TypeToken: "token", search.TypeString: "string", search.TypeDate: "date",
+	search.TypeNumber: "number", search.TypeQuantity: "quantity", search.TypeReference: "ref",
+	search.TypeURI: "uri", search.TypeComposite: "comp",
+}
+
+// compile compiles clause cl for resource type t.
+func (c *searcher) compile(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
+	switch {
+	case cl.Chain != nil:
+		return c.chain(t, cl)
+	case cl.Has != nil:
+		return c.has(t, cl)
+	case cl.Missing != nil:
+		return c.missing(t, cl)
+	}
+	if len(cl.Values) == 0 {
+		return nil, invalidSearch(cl.Param, "the search parameter %s has no value", cl.Param)
+	}
+	switch cl.Type {
+	case search.TypeToken:
+		return c.token(t, cl)
+	case search.TypeString:
+		return c.str(t, cl.Param, cl.Modifier, cl.Values)
+	case search.TypeDate:
+		return c.date(t, cl)
+	case search.TypeNumber:
+		return c.number(t, cl)
+	case search.TypeQuantity:
+		return c.quantity(t, cl)
+	case search.TypeReference:
+		return c.reference(t, cl)
+	case search.TypeURI:
+		return c.uri(t, cl)
+	case search.TypeComposite:
+		return c.composite(t, cl)
+	}
+	return nil, invalidSearch(cl.Param, "the search parameter %s has type %q, which the store cannot search", cl.Param, cl.Type)
+}
+
+// exists writes EXISTS (SELECT 1 FROM table a WHERE a.rid = rid AND a.k =
+// k AND pred(a)).
+func exists(q *sq, table, a, rid string, k int64, pred func(q *sq)) {
+	q.w("EXISTS (SELECT 1 FROM "+table+" "+a+" WHERE "+a+".rid = "+rid+" AND "+a+".k = ? AND ", k)
+	pred(q)
+	q.w(")")
+}
+
+// selectsOf returns one SELECT per part: the rids of the rows of table
+// (alias a) of parameter k that satisfy the part.
+func selectsOf(table, a string, k int64, parts []func(q *sq)) []func(q *sq) {
+	sel := make([]func(q *sq), len(parts))
+	for i, p := range parts {
+		sel[i] = func(q *sq) {
+			q.w("SELECT "+a+".rid AS rid FROM "+table+" "+a+" WHERE "+a+".k = ? AND ", k)
+			p(q)
+		}
+	}
+	return sel
+}
+
+func (c *searcher) missing(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
+	want := *cl.Missing
+	if cl.Param == paramID || cl.Param == paramLastUpdated {
+		// Every resource has an id and a lastUpdated.
+		return constMatcher(!want), nil
+	}
+	table, ok := valueTable[cl.Type]
+	if !ok {
+		return nil, invalidSearch(cl.Param, "the search parameter %s has type %q, which the store cannot search", cl.Param, cl.Type)
+	}
+	k := paramKey(t, cl.Param)
+	a := c.alias()
+	return &matcher{rank: rankScan,
+		cond: func(q *sq, rid string) {
+			if want {
+				q.w("NOT ")
+			}
+			q.w("EXISTS (SELECT 1 FROM "+table+" "+a+" WHERE "+a+".rid = "+rid+" AND "+a+".k = ?)", k)
+		},
+		count: func() (int64, error) {
+			n, err := c.paramCount(k)
+			if err != nil || !want {
+				return n, err
+			}
+			all, err := c.typeCount(t)
+			return max(all-n, 0), err
+		}}, nil
+}
+
+// constMatcher matches every resource or none.
+func constMatcher(all bool) *matcher {
+	return &matcher{rank: rankScan, cond: func(q *sq, rid string) {
+		if all {
+			q.w("1")
+		} else {
+			q.w("0")
+		}
+	}}
+}
+
+func (c *searcher) token(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
+	switch cl.Modifier {
+	case search.ModNone, search.ModNot:
+	case search.ModText:
+		texts := make([]search.Value, len(cl.Values))
+		for i, v := range cl.Values {
+			texts[i] = search.Value{Text: v.Text}
+		}
+		return c.str(t, textParam(cl.Param), search.ModNone, texts)
+	case search.ModOfType:
+		derived := *cl
+		derived.Param, derived.Modifier = cl.Param+search.SuffixOfType, search.ModNone
+		return c.token(t, &derived)
+	case search.ModIn, search.ModNotIn, search.ModAbove, search.ModBelow:
+		return nil, fhir.Errorf(fhir.KindNotImplemented,
+			"the modifier :%s of %s needs the terminology service, which the server does not have yet", cl.Modifier, cl.Param)
+	default:
+		return nil, badModifier(cl)
+	}
+	not := cl.Modifier == search.ModNot
+	if cl.Param == paramID {
+		return c.id(t, cl.Values, not), nil
+	}
+	// One condition per column, with the keys of all the values for it.
+	a := c.alias()
+	drivable := true
+	keys := map[string][]any{}
+	for _, v := range cl.Values {
+		col, key := tokenColumn(t, cl.Param, v)
+		drivable = drivable && col != "k"
+		keys[col] = append(keys[col], key)
+	}
+	var parts []func(q *sq)
+	for _, col := range []string{"sv", "v", "s", "k"} {
+		if ks := keys[col]; len(ks) == 1 {
+			parts = append(parts, func(q *sq) { q.w(a+"."+col+" = ?", ks[0]) })
+		} else if len(ks) > 1 {
+			parts = append(parts, func(q *sq) { q.w(a + "." + col + " IN ").in(ks) })
+		}
+	}
+	m := &matcher{rank: rankEqual, cond: func(q *sq, rid string) {
+		if not {
+			q.w("NOT ")
+		}
+		q.w("EXISTS (SELECT 1 FROM token " + a + " WHERE " + a + ".rid = " + rid + " AND ")
+		q.or(parts)
+		q.w(")")
+	}}
+	if not || !drivable {
+		return m, nil
+	}
+	for _, p := range parts {
+		m.selects = append(m.selects, func(q *sq) {
+			q.w("SELECT " + a + ".rid AS rid FROM token " + a + " WHERE ")
+			p(q)
+		})
+	}
+	if len(cl.Values) == 1 {
+		col, key := tokenColumn(t, cl.Param, cl.Values[0])
+		m.walk = func(q *sq, w string) { q.w("token "+w+" WHERE "+w+"."+col+" = ?", key) }
+	} else {
+		m.rank = rankExact
+	}
+	return m, nil
+}
+
+// tokenColumn returns the token column and key that match token value v
+// of param: v for a code of any system, s for any code of a system, sv
+// for a code in a system (or in none), and k for any value.
+func tokenColumn(t fhir.ResourceType, param string, v search.Value) (string, int64) {
+	switch {
+	case v.System == nil && v.Code == "":
+		return "k", paramKey(t, param)
+	case v.System == nil:
+		return "v", tokenCodeKey(t, param, v.Code)
+	case v.Code == "":
+		return "s", tokenSystemKey(t, param, *v.System)
+	}
+	return "sv", tokenKey(t, param, *v.System, v.Code)
+}
+
+// id matches by the resource's own id.
+func (c *searcher) id(t fhir.ResourceType, values []search.Value, not bool) *matcher {
+	ids := make([]any, len(values))
+	for i, v := range values {
+		ids[i] = v.Code
+	}
+	a := c.alias()
+	m := &matcher{rank: rankID, cond: func(q *sq, rid string) {
+		if not {
+			q.w("NOT ")
+		}
+		q.w("EXISTS (SELECT 1 FROM resource " + a + " WHERE " + a + ".rid = " + rid + " AND " + a + ".id IN ").in(ids).w(")")
+	}}
+	if not {
+		return m
+	}
+	m.selects = []func(q *sq){func(q *sq) {
+		q.w("SELECT "+a+".rid AS rid FROM resource "+a+" WHERE "+a+".type = ? AND "+a+".deleted = 0 AND "+a+".id IN ", string(t)).in(ids)
+	}}
+	if len(ids) == 1 {
+		m.walk = func(q *sq, w string) {
+			q.w("resource "+w+" WHERE "+w+".type = ? AND "+w+".id = ? AND "+w+".deleted = 0", string(t), ids[0])
+		}
+	}
+	return m
+}
+
+func (c *searcher) str(t fhir.ResourceType, param string, mod search.Modifier, values []search.Value) (*matcher, error) {
+	a := c.alias()
+	var parts []func(q *sq)
+	rank := rankPrefix
+	for _, v := range values {
+		switch mod {
+		case search.ModNone:
+			p := search.Fold(v.Text)
+			parts = append(parts, func(q *sq) { startsWith(q, a+".value", p) })
+		case search.ModExact:
+			text := v.Text
+			parts = append(parts, func(q *sq) { q.w("("+a+".value = ? AND "+a+".exact = ?)", search.Fold(text), text) })
+			rank = rankExact
+		case search.ModContains:
+			p := search.Fold(v.Text)
+			parts = append(parts, func(q *sq) { q.w("instr("+a+".value, ?) > 0", p) })
+			rank = rankScan
+		default:
+			return nil, badModifier(&search.Clause{Param: param, Type: search.TypeString, Modifier: mod})
+		}
+	}
+	return simple(a, "string", paramKey(t, param), rank, parts), nil
+}
+
+// simple is the matcher of a clause on one value table (alias a, the
+// alias the parts are written for) whose values give conditions parts,
+// each served by an index: a resource matches when one of its rows of
+// parameter k satisfies one of them.
+func simple(a, table string, k int64, rank int, parts []func(q *sq)) *matcher {
+	return &matcher{rank: rank, selects: selectsOf(table, a, k, parts), cond: func(q *sq, rid string) {
+		exists(q, table, a, rid, k, func(q *sq) { q.or(parts) })
+	}}
+}
+
+func (c *searcher) date(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
+	if cl.Modifier != search.ModNone {
+		return nil, badModifier(cl)
+	}
+	a := c.alias()
+	special := cl.Param == paramLastUpdated
+	cols := rangeCols{lo: a + ".lo", hi: a + ".hi"}
+	if special {
+		cols = rangeCols{lo: a + ".updated", ms: true}
+	}
+	var parts []func(q *sq)
+	rank := rankRange
+	for _, v := range cl.Values {
+		p, err := rangeParts(cols, v.Prefix, dateBounds(v, c.now))
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p...)
+		if v.Prefix != search.PrefixEq && v.Prefix != "" {
+			rank = rankOpenRange
+		}
+	}
+	if !special {
+		return simple(a, "date", paramKey(t, cl.Param), rank, parts), nil
+	}
+	m := &matcher{rank: rank, cond: func(q *sq, rid string) {
+		q.w("EXISTS (SELECT 1 FROM resource " + a + " WHERE " + a + ".rid = " + rid + " AND ")
+		q.or(parts)
+		q.w(")")
+	}}
+	for _, p := range parts {
+		m.selects = append(m.selects, func(q *sq) {
+			q.w("SELECT "+a+".rid AS rid FROM resource "+a+" WHERE "+a+".type = ? AND "+a+".deleted = 0 AND ", string(t))
+			p(q)
+		})
+	}
+	return m, nil
+}
+
+func (c *searcher) number(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
+	if cl.Modifier != search.ModNone {
+		return nil, badModifier(cl)
+	}
+	a := c.alias()
+	cols := rangeCols{lo: a + ".lo", hi: a + ".hi"}
+	var parts []func(q *sq)
+	rank := rankRange
+	for _, v := range cl.Values {
+		p, err := rangeParts(cols, v.Prefix, numberBounds(v.NumLo, v.NumHi, v.Num))
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p...)
+		if v.Prefix != search.PrefixEq && v.Prefix != "" {
+			rank = rankOpenRange
+		}
+	}
+	return simple(a, "number", paramKey(t, cl.Param), rank, parts), nil
+}
+
+func (c *searcher) quantity(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
+	if cl.Modifier != search.ModNone {
+		return nil, badModifier(cl)
+	}
+	a := c.alias()
+	var parts []func(q *sq)
+	rank := rankRange
+	for _, v := range cl.Values {
+		p, err := quantityParts(a, v)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p...)
+		if v.Prefix != search.PrefixEq && v.Prefix != "" {
+			rank = rankOpenRange
+		}
+	}
+	return simple(a, "quantity", paramKey(t, cl.Param), rank, parts), nil
+}
+
+// quantityParts returns the conditions on quantity columns (alias a) of
+// quantity value v: canonical values compared when both sides have them,
+// otherwise the values as written, in the same unit when v has one (the
+// same system and code, or the same code of any system when v has no
+// system).
+func quantityParts(a string, v search.Value) ([]func(q *sq), error) {
+	plain, err := rangeParts(rangeCols{lo: a + ".lo", hi: a + ".hi"}, v.Prefix, numberBounds(v.NumLo, v.NumHi, v.Num))
+	if err != nil {
+		return nil, err
+	}
+	var unit func(q *sq)
+	switch {
+	case v.System != nil && *v.System != "":
+		unit = func(q *sq) { q.w("("+a+".system = ? AND "+a+".code = ?)", *v.System, v.Code) }
+	case v.Code != "":
+		unit = func(q *sq) { q.w(a+".code = ?", v.Code) }
+	}
+	if v.CanonicalCode == "" && unit == nil {
+		return plain, nil
+	}
+	var parts []func(q *sq)
+	if v.CanonicalCode != "" {
+		canon, err := rangeParts(rangeCols{lo: a + ".clo", hi: a + ".chi"}, v.Prefix,
+			numberBounds(v.CanonicalLo, v.CanonicalHi, v.Canonical))
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range canon {
+			parts = append(parts, func(q *sq) {
+				q.w("("+a+".cc = ? AND ", v.CanonicalCode)
+				p(q)
+				q.w(")")
+			})
+		}
+	}
+	for _, p := range plain {
+		parts = append(parts, func(q *sq) {
+			q.w("(")
+			if v.CanonicalCode != "" {
+				q.w(a + ".cc IS NULL AND ")
+			}
+			if unit != nil {
+				unit(q)
+				q.w(" AND ")
+			}
+			p(q)
+			q.w(")")
+		})
+	}
+	return parts, nil
+}
+
+func (c *searcher) reference(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
+	switch cl.Modifier {
+	case search.ModNone:
+	case search.ModIdentifier:
+		derived := *cl
+		derived.Param, derived.Type, derived.Modifier = cl.Param+search.SuffixIdentifier, search.TypeToken, search.ModNone
+		return c.token(t, &derived)
+	default:
+		return nil, badModifier(cl)
+	}
+	a := c.alias()
+	k := paramKey(t, cl.Param)
+	// Literal targets in one condition; URLs one by one.
+	var parts []func(q *sq)
+	var targets []any
+	for _, v := range cl.Values {
+		if v.URL == "" && v.ID != "" {
+			keys, err := c.targetKeys(v)
+			if err != nil {
+				return nil, err
+			}
+			targets = append(targets, keys...)
+			continue
+		}
+		p, err := c.refPart(a, v)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	if len(targets) == 1 {
+		parts = append(parts, func(q *sq) { q.w(a+".th = ?", targets[0]) })
+	} else if len(targets) > 1 {
+		parts = append(parts, func(q *sq) { q.w(a + ".th IN ").in(targets) })
+	}
+	m := simple(a, "ref", k, rankEqual, parts)
+	if v := cl.Values[0]; len(cl.Values) == 1 && v.URL == "" && v.Type != "" && v.ID != "" {
+		m.walk = func(q *sq, w string) {
+			q.w("ref "+w+" WHERE "+w+".k = ? AND "+w+".th = ?", k, refKey(v.Type, v.ID))
+		}
+	}
+	return m, nil
+}
+
+// refPart returns the condition on ref columns (alias a) of reference
+// value v.
+func (c *searcher) refPart(a string, v search.Value) (func(q *sq), error) {
+	switch {
+	case v.URL != "":
+		return func(q *sq) {
+			if v.Version != "" {
+				q.w("("+a+".u = ? AND "+a+".ver = ?)", urlKey(v.URL), v.Version)
+				return
+			}
+			q.w(a+".u = ?", urlKey(v.URL))
+		}, nil
+	case v.ID != "":
+		keys, err := c.targetKeys(v)
+		if err != nil {
+			return nil, err
+		}
+		return func(q *sq) { q.w(a + ".th IN ").in(keys) }, nil
+	}
+	return func(q *sq) { q.w("0") }, nil
+}
+
+// targetKeys returns the keys (ref.th) of the targets reference value v
+// names: Type/id, or an id of any type.
+func (c *searcher) targetKeys(v search.Value) ([]any, error) {
+	if v.Type != "" {
+		return []any{refKey(v.Type, v.ID)}, nil
+	}
+	types, err := c.allTypes()
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]any, len(types))
+	for i, rt := range types {
+		keys[i] = refKey(rt, v.ID)
+	}
+	return keys, nil
+}
+
+func (c *searcher) uri(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
+	a := c.alias()
+	var parts []func(q *sq)
+	rank := rankEqual
+	for _, v := range cl.Values {
+		text := v.Text
+		switch cl.Modifier {
+		case search.ModNone:
+			parts = append(parts, func(q *sq) { q.w(a+".value = ?", text) })
+		case search.ModBelow:
+			parts = append(parts, func(q *sq) { startsWith(q, a+".value", text) })
+			rank = max(rank, rankPrefix)
+		case search.ModAbove:
+			prefixes := make([]any, 0, len(text))
+			for i := len(text); i > 0; i-- {
+				prefixes = append(prefixes, text[:i])
+			}
+			if len(prefixes) == 0 {
+				prefixes = append(prefixes, "")
+			}
+			parts = append(parts, func(q *sq) { q.w(a + ".value IN ").in(prefixes) })
+		case search.ModContains:
+			parts = append(parts, func(q *sq) { q.w("instr("+a+".value, ?) > 0", text) })
+			rank = rankScan
+		default:
+			return nil, badModifier(cl)
+		}
+	}
+	k := paramKey(t, cl.Param)
+	m := simple(a, "uri", k, rank, parts)
+	if len(cl.Values) == 1 && cl.Modifier == search.ModNone {
+		text := cl.Values[0].Text
+		m.walk = func(q *sq, w string) { q.w("uri "+w+" WHERE "+w+".k = ? AND "+w+".value = ?", k, text) }
+	}
+	return m, nil
+}
+
+// badModifier is the error for a modifier the clause's type does not take.
+func badModifier(cl *search.Clause) error {
+	return invalidSearch(cl.Param, "the modifier :%s does not apply to the %s parameter %s", cl.Modifier, cl.Type, cl.Param)
+}
+
+// invalidSearch is a KindInvalid error about parameter param.
+func invalidSearch(param, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	return &fhir.Error{Kind: fhir.KindInvalid, Message: msg, Issues: []fhir.Issue{{
+		Severity: fhir.SeverityError, Code: fhir.IssueInvalid, Diagnostics: msg, Expression: []string{param}}}}
+}

@@ -1,0 +1,236 @@
+package sqlite
+
+import (
+	"cmp"
+	"strings"
+
+	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/search"
+)
+
+// Sorting. A resource's key for a parameter is its lowest value for an
+// ascending sort and its highest for a descending one (the low end of a
+// date's range and the high end, respectively); a resource without a value
+// sorts after all that have one, ascending or descending. Ties are broken
+// by the next key, and finally by rid (creation order), in the direction
+// of the last key: so "-date" lists the newest first, and among equal
+// dates the most recently created first.
+
+// sortKey is a sort parameter compiled for one resource type.
+type sortKey struct {
+	desc bool
+	// expr writes the key of the resource whose rid is the SQL expression
+	// rid: NULL when it has none.
+	expr func(q *sq, rid string)
+	// walk, when set, is an index that lists the resources that have a
+	// key in key order.
+	walk *keyWalk
+}
+
+// keyWalk is an index walk in key order.
+type keyWalk struct {
+	// from writes "table alias WHERE conditions": one row per resource
+	// that has a key, with the key in column col, in index order (col,
+	// rid).
+	from func(q *sq, alias string)
+	col  string
+	// k is the paramcount key of the resources that have a key; 0 when
+	// every resource has one.
+	k int64
+	// missing writes the condition that the resource rid has no key.
+	missing func(q *sq, rid string)
+}
+
+// sortColumns are the columns that hold the sort value of each parameter
+// type, low and high, and whether an index serves them.
+var sortColumns = map[search.ParamType]struct {
+	lo, hi string
+	walk   bool
+}{
+	search.TypeDate:      {"lo", "hi", true},
+	search.TypeNumber:    {"lo", "hi", true},
+	search.TypeQuantity:  {"lo", "hi", true},
+	search.TypeString:    {"value", "value", true},
+	search.TypeURI:       {"value", "value", true},
+	search.TypeToken:     {"code", "code", false},
+	search.TypeReference: {"txt", "txt", false},
+}
+
+// compileSort compiles sort key s for resource type t.
+func (c *searcher) compileSort(t fhir.ResourceType, s search.Sort) (*sortKey, error) {
+	if s.Param == paramID || s.Param == paramLastUpdated {
+		col := "id"
+		if s.Param == paramLastUpdated {
+			col = "updated"
+		}
+		a := c.alias()
+		return &sortKey{desc: s.Desc,
+			expr: func(q *sq, rid string) {
+				q.w("(SELECT " + a + "." + col + " FROM resource " + a + " WHERE " + a + ".rid = " + rid + ")")
+			},
+			walk: &keyWalk{col: col, from: func(q *sq, w string) {
+				q.w("resource "+w+" WHERE "+w+".type = ? AND "+w+".deleted = 0", string(t))
+			}},
+		}, nil
+	}
+	cols, ok := sortColumns[s.Type]
+	table := valueTable[s.Type]
+	if !ok {
+		return nil, invalidSearch("_sort", "the search parameter %s has type %q, which results cannot be sorted by", s.Param, s.Type)
+	}
+	k := paramKey(t, s.Param)
+	col, agg, flag := cols.lo, "min", flagMin
+	if s.Desc {
+		col, agg, flag = cols.hi, "max", flagMax
+	}
+	a, m := c.alias(), c.alias()
+	key := &sortKey{desc: s.Desc, expr: func(q *sq, rid string) {
+		q.w("(SELECT "+agg+"("+a+"."+col+") FROM "+table+" "+a+" WHERE "+a+".rid = "+rid+" AND "+a+".k = ?)", k)
+	}}
+	if cols.walk {
+		key.walk = &keyWalk{col: col, k: k,
+			from: func(q *sq, w string) {
+				q.w(table+" "+w+" WHERE "+w+".k = ? AND ("+w+".f & ?) != 0", k, flag)
+			},
+			missing: func(q *sq, rid string) {
+				q.w("NOT EXISTS (SELECT 1 FROM "+table+" "+m+" WHERE "+m+".rid = "+rid+" AND "+m+".k = ?)", k)
+			}}
+	}
+	return key, nil
+}
+
+// orderBy writes the ORDER BY of a page: the keys from the one at from
+// (those before are constant), named by exprs, missing keys last (but the
+// first, when the page holds only resources that have it), then rid.
+func orderBy(q *sq, keys []*sortKey, exprs []string, rid string, from int, firstNeverNull bool) {
+	q.w(" ORDER BY ")
+	for i := from; i < len(keys); i++ {
+		if i > 0 || !firstNeverNull {
+			q.w("(" + exprs[i] + " IS NULL), ")
+		}
+		q.w(exprs[i])
+		if keys[i].desc {
+			q.w(" DESC")
+		}
+		q.w(", ")
+	}
+	q.w(rid)
+	if ridDesc(keys) {
+		q.w(" DESC")
+	}
+}
+
+// ridDesc reports whether ties end in descending rid order: when the
+// last key is descending.
+func ridDesc(keys []*sortKey) bool {
+	return len(keys) > 0 && keys[len(keys)-1].desc
+}
+
+// keyset writes the condition that a row comes after the cursor: its keys
+// (exprs) and rid (ridExpr) are after those of the cursor's row in the
+// order of keys. Without a cursor it writes true.
+func keyset(q *sq, keys []*sortKey, exprs []func(q *sq), ridExpr string, after *cursor) {
+	if after == nil {
+		q.w("1")
+		return
+	}
+	var terms []func(q *sq)
+	for j := 0; j <= len(keys); j++ {
+		if j < len(keys) && after.keys[j] == nil {
+			// Nothing comes after a missing key but rows also missing it,
+			// which later terms hold.
+			continue
+		}
+		terms = append(terms, func(q *sq) {
+			q.w("(")
+			for i := range j {
+				exprs[i](q)
+				q.w(" IS ? AND ", after.keys[i])
+			}
+			if j == len(keys) {
+				op := " > ?"
+				if ridDesc(keys) {
+					op = " < ?"
+				}
+				q.w(ridExpr+op, after.rid)
+			} else {
+				op := " > ? OR "
+				if keys[j].desc {
+					op = " < ? OR "
+				}
+				q.w("(")
+				exprs[j](q)
+				q.w(op, after.keys[j])
+				exprs[j](q)
+				q.w(" IS NULL)")
+			}
+			q.w(")")
+		})
+	}
+	q.or(terms)
+}
+
+// pageRow is one match of a page: its rid and sort keys.
+type pageRow struct {
+	rid  int64
+	keys []any
+}
+
+// compareRows orders rows as the SQL of a page does, so that the pages of
+// several resource types merge.
+func compareRows(a, b pageRow, keys []*sortKey) int {
+	for i, k := range keys {
+		x, y := a.keys[i], b.keys[i]
+		switch {
+		case x == nil && y == nil:
+			continue
+		case x == nil:
+			return 1
+		case y == nil:
+			return -1
+		}
+		c := compareValues(x, y)
+		if k.desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	c := cmp.Compare(a.rid, b.rid)
+	if ridDesc(keys) {
+		c = -c
+	}
+	return c
+}
+
+// compareValues compares two non-NULL SQLite values as SQLite does:
+// numbers before text, numbers by value, text byte by byte.
+func compareValues(x, y any) int {
+	xs, xText := x.(string)
+	ys, yText := y.(string)
+	switch {
+	case xText && yText:
+		return strings.Compare(xs, ys)
+	case xText:
+		return 1
+	case yText:
+		return -1
+	}
+	xi, xInt := x.(int64)
+	yi, yInt := y.(int64)
+	if xInt && yInt {
+		return cmp.Compare(xi, yi)
+	}
+	return cmp.Compare(toFloat(x), toFloat(y))
+}
+
+func toFloat(v any) float64 {
+	switch v := v.(type) {
+	case int64:
+		return float64(v)
+	case float64:
+		return v
+	}
+	return 0
+}

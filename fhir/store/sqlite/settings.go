@@ -1,0 +1,51 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/search"
+)
+
+// Setting returns the value of a server setting, "" when unset.
+func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.st.readSetting.QueryRowContext(ctx, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, storeErr("read a setting", err)
+}
+
+// PutSetting sets a server setting in the transaction; "" removes it.
+func (t *tx) PutSetting(ctx context.Context, key, value string) error {
+	var err error
+	if value == "" {
+		_, err = t.stmt(ctx, t.s.st.deleteSetting).ExecContext(ctx, key)
+	} else {
+		_, err = t.stmt(ctx, t.s.st.putSetting).ExecContext(ctx, key, value)
+	}
+	return storeErr("write a setting", err)
+}
+
+// Reindex replaces the search values of r when it is the current, not
+// deleted version of its resource, and does nothing otherwise (a newer
+// version was indexed by its own write).
+func (t *tx) Reindex(ctx context.Context, r *fhir.Resource, idx *search.Index) error {
+	var rid, version int64
+	var deleted bool
+	err := t.stmt(ctx, t.s.st.current).QueryRowContext(ctx, string(r.Type), string(r.ID)).Scan(&rid, &version, &deleted)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return storeErr("index", err)
+	case version != r.Version || deleted:
+		return nil
+	}
+	live := *r
+	live.Deleted = false
+	return t.index(ctx, rid, &live, idx, false)
+}
