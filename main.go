@@ -5,6 +5,8 @@
 // Usage:
 //
 //	cpms serve [flags]    run the server
+//	cpms reindex [flags]  recompute search values (the server stopped)
+//	cpms bench search     measure a search mix on Synthea-like patients
 //	cpms version          print the version
 //
 // Run "cpms serve -h" for the flags; each has an environment variable
@@ -30,6 +32,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stderr)
+	case "bench":
+		return benchCmd(args[1:], stdout, stderr)
+	case "reindex":
+		return reindex(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "cpms", version())
 		return 0
@@ -47,6 +53,8 @@ func usage(w io.Writer) {
 
 Usage:
   cpms serve [flags]    run the server (cpms serve -h for flags)
+  cpms reindex [flags]  recompute the search values of stored resources (server stopped)
+  cpms bench search     load Synthea-like patients and measure a search mix
   cpms version          print the version
 `)
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cpms-fhir/cpms/fhir/engine"
+	"github.com/cpms-fhir/cpms/fhir/search/parse"
 	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
 	"github.com/cpms-fhir/cpms/server"
 )
@@ -31,6 +32,8 @@ type serveConfig struct {
 	logLevel     string
 	logFormat    string
 	shutdownWait time.Duration
+	searchCount  int
+	searchMax    int
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
@@ -44,6 +47,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&cfg.logLevel, "log-level", env("CPMS_LOG_LEVEL", "info"), "log level: debug, info, warn, error (CPMS_LOG_LEVEL)")
 	fs.StringVar(&cfg.logFormat, "log-format", env("CPMS_LOG_FORMAT", "json"), "log format: json or text (CPMS_LOG_FORMAT)")
 	fs.DurationVar(&cfg.shutdownWait, "shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish on SIGTERM")
+	fs.IntVar(&cfg.searchCount, "search-count", int(envInt("CPMS_SEARCH_COUNT", parse.DefaultCount)), "search page size when _count is not given (CPMS_SEARCH_COUNT)")
+	fs.IntVar(&cfg.searchMax, "search-max-count", int(envInt("CPMS_SEARCH_MAX_COUNT", parse.MaxCount)), "largest _count a search may ask for (CPMS_SEARCH_MAX_COUNT)")
 	return fs, cfg
 }
 
@@ -116,8 +121,12 @@ func runServer(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready ch
 		}
 		log.Info("store closed")
 	}()
-	eng, err := engine.New(store, engine.Options{Logger: log})
+	eng, err := engine.New(store, engine.Options{Logger: log, Base: cfg.baseURL,
+		DefaultCount: cfg.searchCount, MaxCount: cfg.searchMax})
 	if err != nil {
+		return err
+	}
+	if err := eng.Start(ctx); err != nil {
 		return err
 	}
 	srv := server.New(eng, server.Options{BaseURL: cfg.baseURL, MaxBodyBytes: cfg.maxBody, Logger: log, Version: version()})

@@ -93,7 +93,7 @@ func TestCapabilitiesWork(t *testing.T) {
 	ts := newTestServer(t)
 	cs := ts.do(http.MethodGet, "/fhir/metadata", nil).JSON
 	rest, _ := get(cs, "rest", 0).(map[string]any)
-	knownRest := []string{"mode", "documentation", "security", "resource", "interaction"}
+	knownRest := []string{"mode", "documentation", "security", "resource", "interaction", "searchParam"}
 	for k := range rest {
 		if !slices.Contains(knownRest, k) {
 			t.Errorf("rest.%s is declared; teach this test to exercise it", k)
@@ -105,6 +105,13 @@ func TestCapabilitiesWork(t *testing.T) {
 			ts.createPatient("Sys")
 			if n := ts.historyCount("/fhir/_history"); n == 0 {
 				t.Error("history-system: empty")
+			}
+		case "search-system":
+			id := ts.createPatient("SysSearch")
+			r := ts.do(http.MethodGet, "/fhir?_type=Patient&_id="+id, nil)
+			wantStatus(t, r, http.StatusOK)
+			if got := matchIDs(r); !slices.Equal(got, []string{id}) {
+				t.Errorf("search-system: matches %v, want [%s]", got, id)
 			}
 		default:
 			t.Errorf("system interaction %q is declared but this test cannot exercise it", code)
@@ -168,6 +175,19 @@ func exerciseType(t *testing.T, ts *testServer, typ string, res map[string]any) 
 
 	for _, code := range codes(res["interaction"]) {
 		switch code {
+		case "search-type":
+			id := create()
+			for _, q := range []string{"?_id=" + id, "?identifier=" + identifier(id)} {
+				r := ts.do(http.MethodGet, base+q, nil)
+				wantStatus(t, r, http.StatusOK)
+				if got := matchIDs(r); !slices.Equal(got, []string{id}) {
+					t.Errorf("search-type %s: matches %v, want [%s]", q, got, id)
+				}
+			}
+			r := ts.do(http.MethodPost, base+"/_search", "_id="+id, "Content-Type", "application/x-www-form-urlencoded")
+			if got := matchIDs(r); !slices.Equal(got, []string{id}) {
+				t.Errorf("search-type by POST: matches %v, want [%s]", got, id)
+			}
 		case "create":
 			id := create()
 			wantStatus(t, ts.do(http.MethodGet, base+"/"+id, nil), http.StatusOK)
@@ -226,6 +246,29 @@ func exerciseType(t *testing.T, ts *testServer, typ string, res map[string]any) 
 	for key, val := range res {
 		switch key {
 		case "type", "interaction", "operation":
+		case "searchParam":
+			// Every declared parameter is evaluated, not ignored: a search
+			// with a value of its type answers 200 without a warning, and
+			// handling=strict accepts it.
+			for _, p := range val.([]any) {
+				name, typ := str(p, "name"), str(p, "type")
+				q := base + "?" + sampleCriterion(name, typ)
+				r := ts.do(http.MethodGet, q, nil, "Prefer", "handling=strict")
+				if r.Status != http.StatusOK || hasOutcomeEntry(r) {
+					t.Errorf("searchParam %s (%s): %d %.300s", name, typ, r.Status, r.Body)
+				}
+			}
+		case "searchInclude", "searchRevInclude":
+			param := "_include"
+			if key == "searchRevInclude" {
+				param = "_revinclude"
+			}
+			for _, inc := range val.([]any) {
+				r := ts.do(http.MethodGet, base+"?"+param+"="+inc.(string), nil, "Prefer", "handling=strict")
+				if r.Status != http.StatusOK || hasOutcomeEntry(r) {
+					t.Errorf("%s %s: %d %.300s", key, inc, r.Status, r.Body)
+				}
+			}
 		case "versioning":
 			switch val {
 			case "versioned-update": // version-aware updates: If-Match is honoured
@@ -291,4 +334,50 @@ func exerciseType(t *testing.T, ts *testServer, typ string, res map[string]any) 
 			t.Errorf("%s declares %s = %v; teach this test to exercise it", typ, key, val)
 		}
 	}
+}
+
+// sampleCriterion returns a well-formed criterion on a parameter of a
+// type.
+func sampleCriterion(name, typ string) string {
+	switch typ {
+	case "token":
+		return name + "=x"
+	case "string":
+		return name + "=x"
+	case "date":
+		return name + "=ge2020-01-01"
+	case "number":
+		return name + "=gt1"
+	case "quantity":
+		return name + "=gt1%7Chttp://unitsofmeasure.org%7Cmg"
+	case "uri":
+		return name + "=http://example.org/x"
+	case "reference":
+		return name + "=x"
+	}
+	return name + ":missing=true" // composites: :missing fits every type
+}
+
+// matchIDs returns the ids of a searchset's matches.
+func matchIDs(r *response) []string {
+	var out []string
+	entries, _ := r.JSON["entry"].([]any)
+	for _, e := range entries {
+		if get(e, "search", "mode") == "match" {
+			out = append(out, str(e, "resource", "id"))
+		}
+	}
+	return out
+}
+
+// hasOutcomeEntry reports whether a searchset carries an OperationOutcome
+// entry (warnings about ignored parameters).
+func hasOutcomeEntry(r *response) bool {
+	entries, _ := r.JSON["entry"].([]any)
+	for _, e := range entries {
+		if get(e, "search", "mode") == "outcome" {
+			return true
+		}
+	}
+	return false
 }

@@ -36,7 +36,7 @@ func TestConditionalCreate(t *testing.T) {
 	wantStatus(t, r, http.StatusPreconditionFailed)
 
 	// Criteria the server cannot evaluate are refused, never ignored.
-	for _, crit := range []string{"name=One", "identifier=urn:s|1&birthdate=2000", "_id=bad id", "%zz", "identifier="} {
+	for _, crit := range []string{"nonsense=One", "identifier=urn:s|1&_text=x", "_id=bad id", "%zz", "identifier=", "birthdate=2000-13"} {
 		r = ts.do(http.MethodPost, "/fhir/Patient", patientJSON("", "Four"), "If-None-Exist", crit)
 		if r.Status != http.StatusBadRequest {
 			t.Errorf("If-None-Exist %q: status %d, want 400", crit, r.Status)
@@ -90,7 +90,7 @@ func TestConditionalUpdate(t *testing.T) {
 	wantStatus(t, ts.do(http.MethodPut, path, patientJSON("", "V5", "urn:s|u1")), http.StatusPreconditionFailed)
 
 	before := ts.historyCount("/fhir/_history")
-	for _, q := range []string{"", "?name=V3", "?identifier=urn:s|u1&family=x", "?_format=json", "?_id=" + url.QueryEscape("a b")} {
+	for _, q := range []string{"", "?nonsense=V3", "?identifier=urn:s|u1&_content=x", "?_format=json", "?_id=" + url.QueryEscape("a b")} {
 		r := ts.do(http.MethodPut, "/fhir/Patient"+q, patientJSON("", "X", "urn:s|u9"))
 		if r.Status != http.StatusBadRequest {
 			t.Errorf("PUT /fhir/Patient%s: status %d, want 400", q, r.Status)
@@ -117,7 +117,7 @@ func TestConditionalDelete(t *testing.T) {
 	}
 
 	// Refused criteria delete nothing, least of all everything.
-	for _, q := range []string{"", "?", "?name=Del", "?_count=10", "?identifier=urn:s|d1&gender=male"} {
+	for _, q := range []string{"", "?", "?nonsense=Del", "?_count=10", "?identifier=urn:s|d1&_list=x"} {
 		r := ts.do(http.MethodDelete, "/fhir/Patient"+q, nil)
 		if r.Status != http.StatusBadRequest {
 			t.Errorf("DELETE /fhir/Patient%s: status %d, want 400", q, r.Status)
@@ -157,7 +157,7 @@ func TestConditionalPatch(t *testing.T) {
 	}
 	wantStatus(t, ts.do(http.MethodPatch, "/fhir/Patient?identifier=urn:s|none", patch, "Content-Type", jsonPatch), http.StatusNotFound)
 	wantStatus(t, ts.do(http.MethodPatch, "/fhir/Patient", patch, "Content-Type", jsonPatch), http.StatusBadRequest)
-	wantStatus(t, ts.do(http.MethodPatch, "/fhir/Patient?name=P", patch, "Content-Type", jsonPatch), http.StatusBadRequest)
+	wantStatus(t, ts.do(http.MethodPatch, "/fhir/Patient?nonsense=P", patch, "Content-Type", jsonPatch), http.StatusBadRequest)
 	ts.createPatient("Q", "urn:s|p1")
 	wantStatus(t, ts.do(http.MethodPatch, "/fhir/Patient?identifier=urn:s|p1", patch, "Content-Type", jsonPatch), http.StatusPreconditionFailed)
 }

@@ -46,9 +46,17 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 	}
 	switch len(seg) {
 	case 0:
-		return methodNotAllowed(c)
+		if is(http.MethodGet, http.MethodHead) {
+			return s.search(c, "")
+		}
+		return methodNotAllowed(c, http.MethodGet)
 	case 1:
 		switch {
+		case seg[0] == "_search":
+			if is(http.MethodPost) {
+				return s.search(c, "")
+			}
+			return methodNotAllowed(c, http.MethodPost)
 		case seg[0] == "metadata":
 			if is(http.MethodGet, http.MethodHead) {
 				return s.metadata(c)
@@ -64,6 +72,8 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 		}
 		t := fhir.ResourceType(seg[0])
 		switch m {
+		case http.MethodGet, http.MethodHead:
+			return s.search(c, t)
 		case http.MethodPost:
 			return s.create(c, t)
 		case http.MethodPut:
@@ -76,10 +86,15 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 		if err := engine.CheckType(t); err != nil {
 			return err // an unknown type is not found, whatever the method
 		}
-		return methodNotAllowed(c, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch)
+		return methodNotAllowed(c, http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch)
 	case 2:
 		t := fhir.ResourceType(seg[0])
 		switch {
+		case seg[1] == "_search":
+			if is(http.MethodPost) {
+				return s.search(c, t)
+			}
+			return methodNotAllowed(c, http.MethodPost)
 		case seg[1] == "_history":
 			if is(http.MethodGet, http.MethodHead) {
 				return s.history(c, t, "")

@@ -33,6 +33,7 @@ type testServer struct {
 	URL    string // the server root; the FHIR base is URL + "/fhir"
 	client *http.Client
 	logs   *syncBuffer
+	eng    *engine.Engine
 }
 
 // newTestServer starts a server for the test; opts adjust its options.
@@ -66,7 +67,7 @@ func newTestServer(t testing.TB, opts ...func(*server.Options)) *testServer {
 			t.Errorf("close store: %v", err)
 		}
 	})
-	return &testServer{t: t, URL: hs.URL, client: hs.Client(), logs: logs}
+	return &testServer{t: t, URL: hs.URL, client: hs.Client(), logs: logs, eng: eng}
 }
 
 // response is an answer of the server.

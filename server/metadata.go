@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/search"
 	"github.com/cpms-fhir/cpms/fhir/validate"
 )
 
@@ -49,6 +50,13 @@ type capRest struct {
 	Security      *capSecurity     `json:"security,omitempty"`
 	Resource      []capResource    `json:"resource"`
 	Interaction   []capInteraction `json:"interaction"`
+	SearchParam   []capSearchParam `json:"searchParam,omitempty"`
+}
+
+type capSearchParam struct {
+	Name       string `json:"name"`
+	Definition string `json:"definition,omitempty"`
+	Type       string `json:"type"`
 }
 
 type capSecurity struct {
@@ -66,6 +74,9 @@ type capResource struct {
 	ConditionalRead   string           `json:"conditionalRead"`
 	ConditionalUpdate bool             `json:"conditionalUpdate"`
 	ConditionalDelete string           `json:"conditionalDelete"`
+	SearchInclude     []string         `json:"searchInclude,omitempty"`
+	SearchRevInclude  []string         `json:"searchRevInclude,omitempty"`
+	SearchParam       []capSearchParam `json:"searchParam,omitempty"`
 	Operation         []capOperation   `json:"operation,omitempty"`
 }
 
@@ -79,10 +90,27 @@ type capOperation struct {
 }
 
 // TypeInteractions are the interactions declared for every resource type.
-var TypeInteractions = []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create"}
+var TypeInteractions = []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"}
 
 // SystemInteractions are the interactions declared at the system level.
-var SystemInteractions = []string{"history-system"}
+var SystemInteractions = []string{"history-system", "search-system"}
+
+// unsearchable are parameters of the definitions that the server does not
+// evaluate (they are ignored, or refused under handling=strict), so the
+// statement does not list them.
+var unsearchable = map[string]bool{"_text": true, "_content": true, "_query": true, "_list": true, "_filter": true, "_has": true, "_type": true}
+
+// searchParams lists the parameters the server evaluates for type t.
+func searchParams(params []*search.Param) []capSearchParam {
+	var out []capSearchParam
+	for _, p := range params {
+		if p.Type == search.TypeSpecial || unsearchable[p.Code] {
+			continue
+		}
+		out = append(out, capSearchParam{Name: p.Code, Definition: p.URL, Type: string(p.Type)})
+	}
+	return out
+}
 
 func (s *Server) capabilityStatement(base string) *capability {
 	cs := &capability{
@@ -107,12 +135,26 @@ func (s *Server) capabilityStatement(base string) *capability {
 	}
 	rest := capRest{
 		Mode: "server",
-		Documentation: "Every resource type of FHIR R4, versioned, validated against the base specification on every write. " +
-			"Conditional create, update, patch and delete select by _id and identifier.",
+		Documentation: "Every resource type of FHIR R4, versioned, validated against the base specification on every write, " +
+			"and searchable by every R4 search parameter (chains, _has, composites, _include, _revinclude, _sort, cursor paging). " +
+			"Conditional create, update, patch and delete select by any search.",
 		Security: &capSecurity{Description: "Access control is not enforced yet: the server binds to loopback by default."},
 	}
 	for _, code := range SystemInteractions {
 		rest.Interaction = append(rest.Interaction, capInteraction{code})
+	}
+	table := s.eng.Params()
+	rest.SearchParam = searchParams(table.Params("Resource"))
+	revIncludes := map[string][]string{} // target type → Source:param
+	for _, t := range validate.ResourceTypes() {
+		for _, p := range table.Params(t) {
+			if p.Type != search.TypeReference {
+				continue
+			}
+			for _, target := range p.Targets {
+				revIncludes[string(target)] = append(revIncludes[string(target)], string(t)+":"+p.Code)
+			}
+		}
 	}
 	for _, t := range validate.ResourceTypes() {
 		r := capResource{
@@ -130,6 +172,14 @@ func (s *Server) capabilityStatement(base string) *capability {
 		for _, code := range TypeInteractions {
 			r.Interaction = append(r.Interaction, capInteraction{code})
 		}
+		r.SearchParam = searchParams(table.Params(t))
+		r.SearchInclude = []string{"*"}
+		for _, p := range table.Params(t) {
+			if p.Type == search.TypeReference {
+				r.SearchInclude = append(r.SearchInclude, string(t)+":"+p.Code)
+			}
+		}
+		r.SearchRevInclude = revIncludes[string(t)]
 		rest.Resource = append(rest.Resource, r)
 	}
 	cs.Rest = []capRest{rest}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/search"
+	"github.com/cpms-fhir/cpms/fhir/search/extract"
+	"github.com/cpms-fhir/cpms/fhir/search/parse"
 	"github.com/cpms-fhir/cpms/fhir/validate"
 )
 
@@ -24,6 +26,15 @@ type Options struct {
 	Logger *slog.Logger
 	// Validator checks resources on write; nil means a new one.
 	Validator *validate.Validator
+	// Params are the search parameters; nil means the R4 parameters.
+	Params *search.Table
+	// Base is the public base URL of the FHIR API: references under it
+	// are references to this server's resources. Empty: only relative
+	// references are.
+	Base string
+	// DefaultCount and MaxCount bound search pages; 0 means
+	// parse.DefaultCount and parse.MaxCount.
+	DefaultCount, MaxCount int
 }
 
 // Engine carries out FHIR interactions over a Store.
@@ -32,11 +43,21 @@ type Engine struct {
 	policy    Policy
 	validator *validate.Validator
 	log       *slog.Logger
+	params    *search.Table
+	extractor *extract.Extractor
+	parseOpts parse.Options
+	custom    custom
 }
 
 // New returns an Engine over store.
 func New(store Store, opts Options) (*Engine, error) {
-	e := &Engine{store: store, policy: opts.Policy, validator: opts.Validator, log: opts.Logger}
+	e := &Engine{store: store, policy: opts.Policy, validator: opts.Validator, log: opts.Logger, params: opts.Params,
+		parseOpts: parse.Options{Base: strings.TrimSuffix(opts.Base, "/"), DefaultCount: opts.DefaultCount, MaxCount: opts.MaxCount}}
+	if e.params == nil {
+		e.params = search.NewTable()
+	}
+	e.custom = custom{pending: map[string]bool{}, wake: make(chan struct{}, 1)}
+	e.extractor = extract.New(e.params, extract.Options{Base: e.parseOpts.Base})
 	if e.policy == nil {
 		e.policy = OpenPolicy{}
 	}
@@ -52,6 +73,9 @@ func New(store Store, opts Options) (*Engine, error) {
 	}
 	return e, nil
 }
+
+// Params returns the search parameters the engine indexes and searches.
+func (e *Engine) Params() *search.Table { return e.params }
 
 // Result is the outcome of a write.
 type Result struct {
@@ -101,6 +125,9 @@ func newID() fhir.ID {
 	return fhir.ID(strings.ToLower(idEncoding.EncodeToString(b[:])))
 }
 
+// timeZero renders bodies whose meta is not stored, for extraction.
+var timeZero = time.Unix(0, 0)
+
 // placeholderID stands in for an id not assigned yet when a resource is
 // validated before it is stored.
 const placeholderID = "new"
@@ -149,11 +176,27 @@ func (e *Engine) prepare(t fhir.ResourceType, id fhir.ID, body []byte) (*fhir.Pr
 	if err != nil {
 		return nil, nil, err
 	}
-	idx, err := search.Extract(t, rendered)
+	if t == "SearchParameter" {
+		if err := e.checkSearchParameter(rendered); err != nil {
+			return nil, nil, err
+		}
+	}
+	idx, err := e.extract(t, rendered)
 	if err != nil {
 		return nil, nil, err
 	}
 	return p, idx, nil
+}
+
+// extract returns the search values of a rendered resource. A parameter
+// whose values cannot be extracted fails the write: a resource stored
+// without them would be missing from searches without anyone knowing.
+func (e *Engine) extract(t fhir.ResourceType, rendered []byte) (*search.Index, error) {
+	idx, err := e.extractor.Extract(t, rendered)
+	if err != nil {
+		return nil, fhir.Internal("the resource could not be indexed for search", err)
+	}
+	return idx, nil
 }
 
 // check validates p as a resource of type t stored under id (a placeholder

@@ -39,7 +39,7 @@ func (e *Engine) ConditionalPatch(ctx context.Context, t fhir.ResourceType, crit
 	if err := CheckType(t); err != nil {
 		return nil, err
 	}
-	q, err := parseConditional(t, criteria)
+	q, err := e.parseConditional(t, criteria)
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +152,7 @@ func (e *Engine) patch(ctx context.Context, t fhir.ResourceType, id fhir.ID, ops
 			return nil
 		})
 		if err == nil {
+			e.afterWrite(ctx, res)
 			return res, nil
 		}
 		if !fhir.IsKind(err, fhir.KindConflict) {

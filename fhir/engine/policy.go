@@ -21,6 +21,7 @@ const (
 	InteractionHistoryType   Interaction = "history-type"
 	InteractionHistorySystem Interaction = "history-system"
 	InteractionSearchType    Interaction = "search-type"
+	InteractionSearchSystem  Interaction = "search-system"
 	InteractionValidate      Interaction = "validate"
 )
 

@@ -24,6 +24,8 @@ type Store interface {
 	// Search runs q (its types, clauses, sort, count, cursor and total)
 	// over the current, not deleted resources.
 	Search(ctx context.Context, q *search.Query) (*SearchResult, error)
+	// Setting returns the value of a server setting, "" when unset.
+	Setting(ctx context.Context, key string) (string, error)
 	// Write runs fn in a write transaction. What fn puts is committed
 	// atomically when fn returns nil and discarded when it returns an error.
 	// Write transactions are serialised with respect to the resources they
@@ -48,6 +50,12 @@ type Tx interface {
 	// otherwise Put fails with KindConflict. idx holds the search values
 	// of r (nil for a deletion).
 	Put(ctx context.Context, r *fhir.Resource, idx *search.Index) error
+	// Reindex replaces the search values of r, which must be the current
+	// version of its resource; when it no longer is (a newer version was
+	// indexed by its own write), Reindex does nothing.
+	Reindex(ctx context.Context, r *fhir.Resource, idx *search.Index) error
+	// PutSetting sets a server setting; "" removes it.
+	PutSetting(ctx context.Context, key, value string) error
 }
 
 // HistoryQuery selects versions for a history interaction. Type and ID

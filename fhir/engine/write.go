@@ -3,11 +3,13 @@ package engine
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/search"
+	"github.com/cpms-fhir/cpms/fhir/search/parse"
 )
 
 // maxAttempts bounds the retries of a write that lost a race (a version
@@ -28,7 +30,7 @@ func (e *Engine) Create(ctx context.Context, t fhir.ResourceType, body []byte, i
 	}
 	var cond *search.Query
 	if ifNoneExist != "" {
-		q, err := parseCriteria(t, ifNoneExist)
+		q, err := e.parseCriteria(t, ifNoneExist)
 		if err != nil {
 			return nil, err
 		}
@@ -71,6 +73,7 @@ func (e *Engine) Create(ctx context.Context, t fhir.ResourceType, body []byte, i
 			return nil, err
 		}
 	}
+	e.afterWrite(ctx, res)
 	return res, nil
 }
 
@@ -101,7 +104,17 @@ func (e *Engine) Update(ctx context.Context, t fhir.ResourceType, id fhir.ID, bo
 		res, err = e.update(ctx, tx, t, id, p, idx, ifMatch)
 		return err
 	})
-	return res, err
+	return e.written(ctx, res, err)
+}
+
+// written finishes a write: after a successful one, the custom search
+// parameters follow a SearchParameter change.
+func (e *Engine) written(ctx context.Context, res *Result, err error) (*Result, error) {
+	if err != nil {
+		return nil, err
+	}
+	e.afterWrite(ctx, res)
+	return res, nil
 }
 
 // ConditionalUpdate updates the one resource of type t matching criteria,
@@ -111,7 +124,7 @@ func (e *Engine) ConditionalUpdate(ctx context.Context, t fhir.ResourceType, cri
 	if err := CheckType(t); err != nil {
 		return nil, err
 	}
-	q, err := parseConditional(t, criteria)
+	q, err := e.parseConditional(t, criteria)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +170,7 @@ func (e *Engine) ConditionalUpdate(ctx context.Context, t fhir.ResourceType, cri
 		res, err = e.update(ctx, tx, t, id, p, idx, ifMatch)
 		return err
 	})
-	return res, err
+	return e.written(ctx, res, err)
 }
 
 // update writes p as the next version of t/id inside tx.
@@ -183,14 +196,25 @@ func (e *Engine) update(ctx context.Context, tx Tx, t fhir.ResourceType, id fhir
 }
 
 // put stamps r with the transaction's time, renders its body and stores it
-// after asking the policy.
+// with its search values after asking the policy. The values of _id and
+// _lastUpdated are known only here.
 func (e *Engine) put(ctx context.Context, tx Tx, r *fhir.Resource, p *fhir.Prepared, idx *search.Index, in Interaction) error {
 	r.LastUpdated = tx.Now()
 	r.Body = p.Render(r.ID, r.Version, r.LastUpdated)
 	if err := e.allow(ctx, in, r.Type, r.ID, r); err != nil {
 		return err
 	}
-	return tx.Put(ctx, r, idx)
+	return tx.Put(ctx, r, stamped(idx, r))
+}
+
+// stamped returns idx with the values of _id and _lastUpdated of r added,
+// leaving idx itself as it was (a retried transaction reuses it).
+func stamped(idx *search.Index, r *fhir.Resource) *search.Index {
+	c := *idx
+	c.Tokens = append(slices.Clip(idx.Tokens), search.Token{Param: "_id", Code: string(r.ID)})
+	ms := r.LastUpdated.UnixMilli()
+	c.Dates = append(slices.Clip(idx.Dates), search.Date{Param: "_lastUpdated", Lo: ms, Hi: ms + 1})
+	return &c
 }
 
 // Delete deletes t/id: the current version becomes a deletion. Deleting a
@@ -217,7 +241,7 @@ func (e *Engine) Delete(ctx context.Context, t fhir.ResourceType, id fhir.ID, if
 		res, err = e.delete(ctx, tx, cur, ifMatch)
 		return err
 	})
-	return res, err
+	return e.written(ctx, res, err)
 }
 
 // ConditionalDelete deletes the one resource of type t matching criteria.
@@ -227,7 +251,7 @@ func (e *Engine) ConditionalDelete(ctx context.Context, t fhir.ResourceType, cri
 	if err := CheckType(t); err != nil {
 		return nil, err
 	}
-	q, err := parseConditional(t, criteria)
+	q, err := e.parseConditional(t, criteria)
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +268,7 @@ func (e *Engine) ConditionalDelete(ctx context.Context, t fhir.ResourceType, cri
 		res, err = e.delete(ctx, tx, match, 0)
 		return err
 	})
-	return res, err
+	return e.written(ctx, res, err)
 }
 
 func (e *Engine) delete(ctx context.Context, tx Tx, cur *fhir.Resource, ifMatch int64) (*Result, error) {
@@ -344,7 +368,7 @@ func atMostTwo(q *search.Query) *search.Query {
 }
 
 // parseCriteria parses a query string of search criteria ("identifier=a|b").
-func parseCriteria(t fhir.ResourceType, s string) (*search.Query, error) {
+func (e *Engine) parseCriteria(t fhir.ResourceType, s string) (*search.Query, error) {
 	if i := strings.IndexByte(s, '?'); i >= 0 {
 		s = s[i+1:]
 	}
@@ -352,13 +376,17 @@ func parseCriteria(t fhir.ResourceType, s string) (*search.Query, error) {
 	if err != nil {
 		return nil, invalid(fhir.IssueInvalid, "", "the search criteria %s are not a valid query string", quoteShort(s))
 	}
-	return parseConditional(t, v)
+	return e.parseConditional(t, v)
 }
 
-// parseConditional parses the criteria of a conditional interaction, which
-// must select something: empty criteria would act on every resource.
-func parseConditional(t fhir.ResourceType, criteria url.Values) (*search.Query, error) {
-	q, err := search.Parse(t, criteria)
+// parseConditional parses the criteria of a conditional interaction: any
+// search, but parameters the server cannot evaluate are refused rather
+// than ignored, and there must be criteria (empty ones would act on every
+// resource).
+func (e *Engine) parseConditional(t fhir.ResourceType, criteria url.Values) (*search.Query, error) {
+	opts := e.parseOpts
+	opts.Conditional = true
+	q, err := parse.Parse(e.params, []fhir.ResourceType{t}, criteria, opts)
 	if err != nil {
 		return nil, err
 	}

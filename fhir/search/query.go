@@ -51,10 +51,11 @@ type Clause struct {
 	// refers to a resource of one of Chain.Targets that matches
 	// Chain.Clause (itself possibly chained).
 	Chain *Chain
-	// Has, for a reverse chain (_has:Observation:subject:code=x): the clause
-	// selects resources that a resource of type Has.Type refers to through
-	// its reference parameter Has.Ref, where that resource matches
-	// Has.Clause (itself possibly a reverse chain).
+	// Has, for a reverse chain (_has:Observation:subject:code=x; Param is
+	// "_has" and Type special): the clause selects resources that a
+	// resource of type Has.Type refers to through its reference parameter
+	// Has.Ref, where that resource matches Has.Clause (itself possibly a
+	// reverse chain).
 	Has *Has
 }
 
@@ -111,6 +112,13 @@ type Prefix string
 //
 // For a value with a single point (a decimal), lo = hi and "hi <= shi"
 // reads "hi < shi".
+//
+// The parser sets Prefix on every number, date and quantity value (eq when
+// none is written). For ap it sends the same range as eq: the store widens
+// it. R4 ignores the implicit precision for gt, lt, ge, le, sa and eb on
+// numbers and quantities; the parser sends those with the range
+// [v, the next float after v), so that the rules above hold as written
+// ("ge100" finds 100, "gt5.4" finds 5.42).
 const (
 	PrefixEq Prefix = "eq"
 	PrefixNe Prefix = "ne"
@@ -131,7 +139,8 @@ type Value struct {
 	// Token: System nil for "code" (any system), a pointer to "" for
 	// "|code" (no system); Code "" for "system|" (any code of the system).
 	// With :of-type, Code is "typeSystem|typeCode|value"; with :text,
-	// Text is the folded text.
+	// Text is the folded text; with :in and :not-in, URL (and Version) is
+	// the value set.
 	System *string
 	Code   string
 
@@ -143,8 +152,9 @@ type Value struct {
 
 	// Number and quantity: the range of the search value at its
 	// precision, and the value itself. For a quantity, System and Code
-	// (above) are the unit's, and Canonical* the value in the canonical
-	// UCUM unit when the unit converts.
+	// (above) are the unit's (System nil for "n||code": any system, the
+	// code compared with the unit's code), and Canonical* the value in the
+	// canonical UCUM unit when the unit converts.
 	NumLo, NumHi, Num        float64
 	CanonicalCode            string
 	CanonicalLo, CanonicalHi float64
@@ -162,7 +172,10 @@ type Value struct {
 	Components []Value
 }
 
-// Sort is one key of _sort.
+// Sort is one key of _sort. A resource sorts by its lowest value of the
+// parameter ascending and by its highest descending; strings compare
+// folded, tokens by code, references by their text; resources without a
+// value come last; ties go by creation order.
 type Sort struct {
 	Param string
 	Type  ParamType
@@ -184,7 +197,8 @@ const (
 // Include is one _include or _revinclude: resources that resources of
 // Source refer to through its reference parameter Param (restricted to
 // Target when set); for _revinclude, resources of Source that refer to the
-// matches. Param "*" means every reference parameter of Source.
+// matches. Param "*" means every reference parameter of Source; Source ""
+// means any type (_revinclude=*).
 type Include struct {
 	Source  fhir.ResourceType
 	Param   string

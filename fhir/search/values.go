@@ -27,6 +27,10 @@ const (
 // with the parameter's code. A store keeps the index of the current
 // version of each resource and replaces it on every write.
 //
+// The engine adds _id (a Token with the id as Code and no system) and
+// _lastUpdated (a Date [ms, ms+1)) on every write; a store may answer
+// those two from its own record of the resource instead.
+//
 // Values are normalised at extraction so that stores compare plainly:
 // strings folded (Fold), dates as millisecond ranges, numbers and
 // quantities as float ranges, references split into type and id.
@@ -48,7 +52,9 @@ type Index struct {
 // Identifier.type.text) that the :text modifier searches; a token that
 // only carries text (a CodeableConcept's text) has an empty Code.
 //
-// Two derived forms share the token table under a suffixed parameter:
+// For a ContactPoint, System is the ContactPoint's own system code
+// (phone, email). Two derived forms share the token table under a
+// suffixed parameter:
 // "<param>:of-type" holds Identifier values as Code "typeSystem|typeCode|value"
 // for the :of-type modifier, and "<param>:identifier" holds a Reference's
 // identifier (System, Code = value) for the :identifier modifier.
@@ -65,9 +71,9 @@ const (
 	SuffixIdentifier = ":identifier"
 )
 
-// String is a value of a string parameter. Value is folded (see Fold) for
-// the default starts-with and :contains matches; Exact is the value as
-// written, for :exact.
+// String is a value of a string parameter. Value is Fold(Exact), for the
+// default starts-with and :contains matches; Exact is the value as
+// written, for :exact (a store may use the index on Value to find it).
 type String struct {
 	Param string
 	Value string
@@ -90,7 +96,8 @@ const (
 )
 
 // Number is a value of a number parameter: Lo == Hi for a single value,
-// the bounds of a Range otherwise.
+// the bounds of a Range otherwise; an open side is -Inf or +Inf (never
+// NaN).
 type Number struct {
 	Param  string
 	Lo, Hi float64
@@ -101,7 +108,8 @@ type Number struct {
 // the unit is a UCUM unit the server can convert, the value in the
 // canonical unit of its dimension (CanonicalCode, CanonicalLo and
 // CanonicalHi), so that "5.4|http://unitsofmeasure.org|mg" finds a value
-// stored in g.
+// stored in g. An open side (a Range without low, a comparator such as
+// "<5") is -Inf or +Inf.
 type Quantity struct {
 	Param                    string
 	Lo, Hi                   float64
@@ -111,10 +119,11 @@ type Quantity struct {
 }
 
 // Reference is a value of a reference parameter. A literal reference to a
-// resource has Type and ID (from "Type/id" or an absolute URL ending in
-// "Type/id"; Version from ".../_history/v"); URL holds the reference as
-// written when it is absolute, and the canonical URL (without |version)
-// for canonical elements.
+// resource on this server has Type and ID (from "Type/id", or an absolute
+// URL under the server's base URL; Version from ".../_history/v"). URL
+// holds the reference as written when it is absolute (another server's
+// resource has only URL), and the canonical URL (without |version, which
+// goes to Version) for canonical elements.
 type Reference struct {
 	Param   string
 	Type    fhir.ResourceType
@@ -131,7 +140,8 @@ type URI struct {
 
 // Composite is a value of a composite parameter: one value per component,
 // in the order of the parameter's definition, taken from the same element
-// (one Observation.component for component-code-value-quantity).
+// (one Observation.component for component-code-value-quantity). The
+// parts carry the composite's Param; token parts have no Text.
 type Composite struct {
 	Param string
 	Parts []Part

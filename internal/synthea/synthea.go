@@ -118,11 +118,15 @@ func Resources(data []byte) ([]Resource, error) {
 	return out, nil
 }
 
-// Replicate returns copy k of a patient's resources: every id gets the
-// suffix "-k" (in the resources and in references to them) and every
-// identifier value of the Patient the same suffix, so that copies are
-// distinct patients with the same clinical content.
+// Replicate returns copy k of a patient's resources: copy 0 is the
+// original; in the others every id gets the suffix "-k" (in the resources
+// and in references to them) and every identifier value of the Patient
+// the same suffix, so that copies are distinct patients with the same
+// clinical content.
 func Replicate(rs []Resource, k int) []Resource {
+	if k == 0 {
+		return rs
+	}
 	suffix := fmt.Sprintf("-%d", k)
 	var pairs []string
 	for _, r := range rs {

@@ -25,6 +25,9 @@ func TestArchive(t *testing.T) {
 			}
 		}
 		if bundles == 1 {
+			if c := Replicate(rs, 0); len(c) != len(rs) || c[0].ID != rs[0].ID {
+				t.Errorf("copy 0 is not the original")
+			}
 			c := Replicate(rs, 7)
 			for i, r := range c {
 				if !strings.HasSuffix(string(r.ID), "-7") || !json.Valid(r.Body) {

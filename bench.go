@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cpms-fhir/cpms/internal/bench"
+)
+
+// benchCmd runs "cpms bench <name>".
+func benchCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "search" {
+		fmt.Fprintln(stderr, "usage: cpms bench search [flags]   (cpms bench search -h for the flags)")
+		return 2
+	}
+	fs := flag.NewFlagSet("bench search", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	archive := fs.String("synthea", "../shared/data/fhir/synthea-r4.tar.gz", "the Synthea sample archive the patients are made from")
+	sizes := fs.String("patients", "1000,10000", "data set sizes to measure, comma-separated")
+	dir := fs.String("dir", "", "keep the loaded stores here and reuse them on later runs (default: a temporary directory)")
+	requests := fs.Int("requests", 200, "sequential requests per query, for the latency percentiles")
+	clients := fs.Int("clients", 8, "concurrent clients for the throughput run")
+	duration := fs.Duration("duration", 3*time.Second, "length of each throughput run")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	var patients []int
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fmt.Fprintf(stderr, "cpms bench search: bad size %q\n", s)
+			return 2
+		}
+		patients = append(patients, n)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	progress := slog.New(slog.NewTextHandler(stderr, nil))
+	err := bench.Search(ctx, bench.SearchOptions{Archive: *archive, Patients: patients, Dir: *dir,
+		Requests: *requests, Clients: *clients, Duration: *duration, Log: log, Progress: progress}, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "cpms bench search:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,246 @@
+package engine
+
+import (
+	"context"
+	"net/url"
+	"slices"
+
+	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/model"
+	"github.com/cpms-fhir/cpms/fhir/search"
+	"github.com/cpms-fhir/cpms/fhir/search/parse"
+)
+
+// maxIncluded bounds the resources one page may include, so that an
+// _include:iterate or a _revinclude of a hub resource stays a page.
+const maxIncluded = 1000
+
+// SearchRequest is a search interaction: on one resource type, or on the
+// whole system when Type is empty.
+type SearchRequest struct {
+	Type   fhir.ResourceType
+	Params url.Values
+	// Strict refuses unknown parameters (Prefer: handling=strict) instead
+	// of ignoring them.
+	Strict bool
+}
+
+// SearchPage is one page of a search.
+type SearchPage struct {
+	Query *search.Query
+	// Matches are the page's matches, shaped by _summary and _elements.
+	Matches []*fhir.Resource
+	// Included are the resources _include and _revinclude brought in.
+	Included []*fhir.Resource
+	// Total is the number of matches, -1 when not counted.
+	Total int
+	// Next is the cursor of the next page, "" on the last.
+	Next string
+	// Warnings describe ignored parameters.
+	Warnings []fhir.Issue
+}
+
+// Search runs a search interaction.
+func (e *Engine) Search(ctx context.Context, req SearchRequest) (*SearchPage, error) {
+	in := InteractionSearchSystem
+	var types []fhir.ResourceType
+	if req.Type != "" {
+		if err := CheckType(req.Type); err != nil {
+			return nil, err
+		}
+		in, types = InteractionSearchType, []fhir.ResourceType{req.Type}
+	}
+	if err := e.allow(ctx, in, req.Type, "", nil); err != nil {
+		return nil, err
+	}
+	opts := e.parseOpts
+	opts.Strict = req.Strict
+	q, err := parse.Parse(e.params, types, req.Params, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.checkPending(q); err != nil {
+		return nil, err
+	}
+	res, err := e.store.Search(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	page := &SearchPage{Query: q, Matches: res.Resources, Total: res.Total, Next: res.Next}
+	if page.Total < 0 && q.Cursor == "" && page.Next == "" && q.Total != search.TotalNone {
+		page.Total = len(page.Matches) // all matches are on this first page
+	}
+	for _, inc := range q.RevInclude {
+		if inc.Source == "" {
+			page.Warnings = append(page.Warnings, fhir.Issue{Severity: fhir.SeverityWarning, Code: fhir.IssueNotSupported,
+				Diagnostics: "_revinclude=* (every type) is not supported: name the type, as in _revinclude=Observation:*", Expression: []string{"_revinclude"}})
+		}
+	}
+	for _, name := range q.Unknown {
+		page.Warnings = append(page.Warnings, fhir.Issue{Severity: fhir.SeverityWarning, Code: fhir.IssueNotSupported,
+			Diagnostics: "the parameter " + name + " is not supported and was ignored", Expression: []string{name}})
+	}
+	for _, r := range page.Matches {
+		if err := e.allow(ctx, in, r.Type, r.ID, r); err != nil {
+			return nil, err
+		}
+	}
+	if page.Included, err = e.include(ctx, q, page.Matches); err != nil {
+		return nil, err
+	}
+	for _, r := range page.Included {
+		if err := e.allow(ctx, in, r.Type, r.ID, r); err != nil {
+			return nil, err
+		}
+	}
+	shape(q, page.Matches)
+	shape(q, page.Included)
+	return page, nil
+}
+
+// include returns the resources that _include and _revinclude (with
+// :iterate) bring in for matches, without the matches themselves.
+func (e *Engine) include(ctx context.Context, q *search.Query, matches []*fhir.Resource) ([]*fhir.Resource, error) {
+	if len(q.Include) == 0 && len(q.RevInclude) == 0 {
+		return nil, nil
+	}
+	seen := map[string]bool{}
+	for _, r := range matches {
+		seen[r.Ref()] = true
+	}
+	var out []*fhir.Resource
+	add := func(rs []*fhir.Resource) (fresh []*fhir.Resource) {
+		for _, r := range rs {
+			if !seen[r.Ref()] && len(out) < maxIncluded {
+				seen[r.Ref()] = true
+				out = append(out, r)
+				fresh = append(fresh, r)
+			}
+		}
+		return fresh
+	}
+	// The first round works from the matches; :iterate rounds from what
+	// the previous round brought in, until nothing new comes.
+	from, first := matches, true
+	for len(from) > 0 && len(out) < maxIncluded {
+		var round []*fhir.Resource
+		for _, inc := range q.Include {
+			if !first && !inc.Iterate {
+				continue
+			}
+			rs, err := e.includeTargets(ctx, inc, from)
+			if err != nil {
+				return nil, err
+			}
+			round = append(round, add(rs)...)
+		}
+		for _, inc := range q.RevInclude {
+			if !first && !inc.Iterate {
+				continue
+			}
+			rs, err := e.revIncludeSources(ctx, inc, from)
+			if err != nil {
+				return nil, err
+			}
+			round = append(round, add(rs)...)
+		}
+		from, first = round, false
+	}
+	return out, nil
+}
+
+// includeTargets returns the resources that resources of inc.Source among
+// from refer to through inc.Param.
+func (e *Engine) includeTargets(ctx context.Context, inc search.Include, from []*fhir.Resource) ([]*fhir.Resource, error) {
+	byType := map[fhir.ResourceType][]search.Value{}
+	for _, r := range from {
+		if (inc.Source != "" && r.Type != inc.Source) || r.Deleted {
+			continue
+		}
+		idx, err := e.extractor.Extract(r.Type, r.Body)
+		if err != nil {
+			return nil, err
+		}
+		for _, ref := range idx.References {
+			if (inc.Param != "*" && ref.Param != inc.Param) || ref.ID == "" || (inc.Target != "" && ref.Type != inc.Target) {
+				continue
+			}
+			byType[ref.Type] = append(byType[ref.Type], search.Value{Code: string(ref.ID)})
+		}
+	}
+	var out []*fhir.Resource
+	for _, t := range sortedTypes(byType) {
+		res, err := e.store.Search(ctx, &search.Query{Types: []fhir.ResourceType{t}, Count: maxIncluded, Total: search.TotalNone,
+			Clauses: []search.Clause{{Param: "_id", Type: search.TypeToken, Values: byType[t]}}})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.Resources...)
+	}
+	return out, nil
+}
+
+// revIncludeSources returns the resources of inc.Source that refer to
+// resources among from through inc.Param.
+func (e *Engine) revIncludeSources(ctx context.Context, inc search.Include, from []*fhir.Resource) ([]*fhir.Resource, error) {
+	if inc.Source == "" {
+		return nil, nil // refused with a warning in Search
+	}
+	var targets []search.Value
+	for _, r := range from {
+		targets = append(targets, search.Value{Type: r.Type, ID: r.ID})
+	}
+	params := []string{inc.Param}
+	if inc.Param == "*" {
+		params = params[:0]
+		for _, p := range e.params.Params(inc.Source) {
+			if p.Type == search.TypeReference {
+				params = append(params, p.Code)
+			}
+		}
+	}
+	var out []*fhir.Resource
+	for _, param := range params {
+		res, err := e.store.Search(ctx, &search.Query{Types: []fhir.ResourceType{inc.Source}, Count: maxIncluded, Total: search.TotalNone,
+			Clauses: []search.Clause{{Param: param, Type: search.TypeReference, Values: targets}}})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.Resources...)
+	}
+	return out, nil
+}
+
+func sortedTypes[V any](m map[fhir.ResourceType]V) []fhir.ResourceType {
+	out := make([]fhir.ResourceType, 0, len(m))
+	for t := range m {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// shape applies _summary and _elements to resources.
+func shape(q *search.Query, rs []*fhir.Resource) {
+	var keep func(el *model.Element, name string) bool
+	switch {
+	case len(q.Elements) > 0:
+		keep = func(el *model.Element, name string) bool {
+			return slices.Contains(q.Elements, name) || (el != nil && (slices.Contains(q.Elements, el.Name) || el.Min > 0))
+		}
+	case q.Summary == search.SummaryTrue:
+		keep = func(el *model.Element, _ string) bool { return el != nil && (el.Summary || el.Min > 0) }
+	case q.Summary == search.SummaryText:
+		keep = func(el *model.Element, name string) bool { return name == "text" || (el != nil && el.Min > 0) }
+	case q.Summary == search.SummaryData:
+		keep = func(_ *model.Element, name string) bool { return name != "text" }
+	default:
+		return
+	}
+	for i, r := range rs {
+		t := model.Lookup(string(r.Type))
+		c := *r
+		c.Body = fhir.Subset(r.Body, func(name string) bool { return keep(t.ElementByJSONName(name), name) })
+		rs[i] = &c
+	}
+}

@@ -1,0 +1,321 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cpms-fhir/cpms/fhir/engine"
+	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
+	"github.com/cpms-fhir/cpms/internal/synthea"
+	"github.com/cpms-fhir/cpms/server"
+)
+
+// SearchOptions configure the search benchmark.
+type SearchOptions struct {
+	// Archive is the Synthea archive (synthea-r4.tar.gz) the patients are
+	// made from.
+	Archive string
+	// Patients lists the data set sizes to measure, e.g. 1000 and 10000.
+	Patients []int
+	// Dir keeps the loaded stores (one subdirectory per size) for later
+	// runs; empty means a temporary directory removed at the end.
+	Dir string
+	// Requests is the number of sequential requests per query for the
+	// latency percentiles.
+	Requests int
+	// Clients and Duration drive the throughput run of each query.
+	Clients  int
+	Duration time.Duration
+	// Log receives the server's log; Progress the loading progress.
+	Log, Progress *slog.Logger
+}
+
+// maxObservations is how many Observations of each Synthea patient are
+// kept: the issue's data set has about 60 resources per patient.
+const maxObservations = 30
+
+// pools are values taken from the loaded data to vary the queries.
+type pools struct {
+	identifiers, families, conditionCodes, observationCodes []string
+}
+
+// Search runs the search benchmark and writes its table to w.
+func Search(ctx context.Context, opts SearchOptions, w io.Writer) error {
+	if _, err := os.Stat(opts.Archive); err != nil {
+		return fmt.Errorf("the Synthea archive is needed: %w", err)
+	}
+	dir := opts.Dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "cpms-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	results := map[int]map[string]Stats{}
+	for _, n := range opts.Patients {
+		st, err := searchAt(ctx, opts, filepath.Join(dir, strconv.Itoa(n)), n)
+		if err != nil {
+			return fmt.Errorf("%d patients: %w", n, err)
+		}
+		results[n] = st
+	}
+	return printSearch(w, opts.Patients, results)
+}
+
+func searchAt(ctx context.Context, opts SearchOptions, dir string, patients int) (map[string]Stats, error) {
+	log := opts.Log
+	store, err := sqlite.Open(ctx, dir, sqlite.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	eng, err := engine.New(store, engine.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	p, err := loadPatients(ctx, eng, opts, dir, patients)
+	if err != nil {
+		return nil, err
+	}
+	ts := httptest.NewServer(server.New(eng, server.Options{Logger: log}))
+	defer ts.Close()
+	base := ts.URL + "/fhir/"
+	c := newClient(opts.Clients)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	pick := func(xs []string) string { return xs[rnd.IntN(len(xs))] }
+	q := url.QueryEscape
+	mix := []struct {
+		name string
+		next func(int) string
+	}{
+		{"Patient?identifier", func(int) string { return base + "Patient?identifier=" + q(pick(p.identifiers)) }},
+		{"Patient?name", func(int) string { return base + "Patient?name=" + q(pick(p.families)) }},
+		{"Patient?birthdate range", func(int) string {
+			y := 1920 + rnd.IntN(90)
+			return fmt.Sprintf("%sPatient?birthdate=ge%d-01-01&birthdate=lt%d-01-01", base, y, y+1)
+		}},
+		{"Observation?code&date range", func(int) string {
+			y := 2000 + rnd.IntN(20)
+			return fmt.Sprintf("%sObservation?code=%s&date=ge%d&date=lt%d", base, q(pick(p.observationCodes)), y, y+1)
+		}},
+		{"Condition?code", func(int) string { return base + "Condition?code=" + q(pick(p.conditionCodes)) }},
+		{"Observation?subject:Patient.name", func(int) string {
+			return base + "Observation?subject:Patient.name=" + q(pick(p.families))
+		}},
+		{"Patient?_revinclude=Condition:subject", func(int) string { return base + "Patient?_revinclude=Condition:subject" }},
+		{"Patient?_has:Condition:subject:code", func(int) string {
+			return base + "Patient?_has:Condition:subject:code=" + q(pick(p.conditionCodes))
+		}},
+		{"Observation?_sort=-date page 50", nil},
+		{"Observation?_summary=count", func(int) string { return base + "Observation?_summary=count" }},
+	}
+	page50, err := followNext(ctx, c, base+"Observation?_sort=-date", 49)
+	if err != nil {
+		return nil, err
+	}
+	mix[8].next = func(int) string { return page50 }
+	out := map[string]Stats{}
+	for _, m := range mix {
+		// One warm-up pass, as a running server has.
+		if _, err := c.get(ctx, m.next(0)); err != nil {
+			return nil, err
+		}
+		st, err := c.measure(ctx, opts.Requests, opts.Clients, opts.Duration, m.next)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m.name, err)
+		}
+		out[m.name] = st
+	}
+	return out, nil
+}
+
+// followNext follows n next links from url and returns the link reached.
+func followNext(ctx context.Context, c *client, u string, n int) (string, error) {
+	for i := range n {
+		body, err := c.get(ctx, u)
+		if err != nil {
+			return "", err
+		}
+		var b struct {
+			Link []struct{ Relation, URL string } `json:"link"`
+		}
+		if err := json.Unmarshal(body, &b); err != nil {
+			return "", err
+		}
+		next := ""
+		for _, l := range b.Link {
+			if l.Relation == "next" {
+				next = l.URL
+			}
+		}
+		if next == "" {
+			return "", fmt.Errorf("only %d pages", i+1)
+		}
+		u = next
+	}
+	return u, nil
+}
+
+// loadPatients fills the store with patients made from the Synthea
+// archive (copies under fresh ids beyond the 200 originals), unless a
+// previous run did, and returns value pools for the queries.
+func loadPatients(ctx context.Context, eng *engine.Engine, opts SearchOptions, dir string, patients int) (*pools, error) {
+	marker := filepath.Join(dir, "loaded")
+	_, err := os.Stat(marker)
+	loaded := err == nil
+	var bundles [][]synthea.Resource
+	err = synthea.ReadArchive(opts.Archive, func(_ string, data []byte) error {
+		rs, err := synthea.Resources(data)
+		if err != nil {
+			return err
+		}
+		bundles = append(bundles, keepForBench(rs))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	p := poolsOf(bundles)
+	if loaded {
+		return p, nil
+	}
+	start := time.Now()
+	resources := 0
+	for i := 0; i < patients; i++ {
+		rs := synthea.Replicate(bundles[i%len(bundles)], i/len(bundles))
+		items := make([]engine.ImportItem, len(rs))
+		for j, r := range rs {
+			items[j] = engine.ImportItem{Type: r.Type, ID: r.ID, Body: r.Body}
+		}
+		errs, err := eng.Import(ctx, items, engine.ImportOptions{SkipValidation: true})
+		if err != nil {
+			return nil, err
+		}
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		resources += len(rs)
+		if (i+1)%1000 == 0 {
+			opts.Progress.Info("loading", "patients", i+1, "resources", resources, "per_second", int(float64(resources)/time.Since(start).Seconds()))
+		}
+	}
+	opts.Progress.Info("loaded", "patients", patients, "resources", resources, "seconds", int(time.Since(start).Seconds()))
+	return p, os.WriteFile(marker, []byte(strconv.Itoa(resources)), 0o640)
+}
+
+// keepForBench keeps a patient's Patient, Conditions, Encounters and first
+// Observations.
+func keepForBench(rs []synthea.Resource) []synthea.Resource {
+	var out []synthea.Resource
+	obs := 0
+	for _, r := range rs {
+		switch r.Type {
+		case "Patient", "Condition", "Encounter":
+		case "Observation":
+			if obs++; obs > maxObservations {
+				continue
+			}
+		default:
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func poolsOf(bundles [][]synthea.Resource) *pools {
+	p := &pools{}
+	seen := map[string]bool{}
+	add := func(list *[]string, v string) {
+		if v != "" && !seen[v] {
+			seen[v] = true
+			*list = append(*list, v)
+		}
+	}
+	type coding struct{ System, Code string }
+	for _, rs := range bundles {
+		for _, r := range rs {
+			var m struct {
+				Identifier []struct{ System, Value string }
+				Name       []struct{ Family string }
+				Code       struct{ Coding []coding }
+			}
+			if json.Unmarshal(r.Body, &m) != nil {
+				continue
+			}
+			switch r.Type {
+			case "Patient":
+				if len(m.Identifier) > 0 {
+					add(&p.identifiers, m.Identifier[0].System+"|"+m.Identifier[0].Value)
+				}
+				if len(m.Name) > 0 {
+					add(&p.families, m.Name[0].Family)
+				}
+			case "Condition":
+				for _, c := range m.Code.Coding {
+					add(&p.conditionCodes, c.System+"|"+c.Code)
+				}
+			case "Observation":
+				for _, c := range m.Code.Coding {
+					add(&p.observationCodes, c.System+"|"+c.Code)
+				}
+			}
+		}
+	}
+	return p
+}
+
+func printSearch(w io.Writer, sizes []int, results map[int]map[string]Stats) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "query\t")
+	for _, n := range sizes {
+		fmt.Fprintf(tw, "p50 ms @%d\tp99 ms @%d\treq/s @%d\t", n, n, n)
+	}
+	if len(sizes) > 1 {
+		fmt.Fprintf(tw, "p50 growth %d→%d\t", sizes[0], sizes[len(sizes)-1])
+	}
+	fmt.Fprintln(tw)
+	for _, name := range queryOrder(results[sizes[0]]) {
+		fmt.Fprintf(tw, "%s\t", name)
+		for _, n := range sizes {
+			st := results[n][name]
+			fmt.Fprintf(tw, "%.2f\t%.2f\t%.0f\t", ms(st.P50), ms(st.P99), st.PerSec)
+		}
+		if len(sizes) > 1 {
+			first, last := results[sizes[0]][name], results[sizes[len(sizes)-1]][name]
+			fmt.Fprintf(tw, "%.2fx\t", ms(last.P50)/ms(first.P50))
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// queryOrder returns the query names in the order of the mix.
+func queryOrder(m map[string]Stats) []string {
+	order := []string{"Patient?identifier", "Patient?name", "Patient?birthdate range", "Observation?code&date range",
+		"Condition?code", "Observation?subject:Patient.name", "Patient?_revinclude=Condition:subject",
+		"Patient?_has:Condition:subject:code", "Observation?_sort=-date page 50", "Observation?_summary=count"}
+	var out []string
+	for _, n := range order {
+		if _, ok := m[n]; ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/engine"
+	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
+)
+
+// TestReindexCommand defines a search parameter while the background
+// reindexer is not running (as when the server stops right after), then
+// runs "cpms reindex" and checks that the parameter is searchable.
+func TestReindexCommand(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	open := func() (*sqlite.Store, *engine.Engine) {
+		store, err := sqlite.Open(ctx, dir, sqlite.Options{Logger: discardLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eng, err := engine.New(store, engine.Options{Logger: discardLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store, eng
+	}
+	store, eng := open()
+	for _, r := range []struct{ id, body string }{
+		{"p1", `{"resourceType":"Patient","id":"p1","extension":[{"url":"http://example.org/nickname","valueString":"Jules"}]}`},
+		{"sp", `{"resourceType":"SearchParameter","id":"sp","url":"http://example.org/sp/nickname","name":"Nickname","status":"active","description":"x","code":"nickname","base":["Patient"],"type":"string","expression":"Patient.extension('http://example.org/nickname').value"}`},
+	} {
+		typ := "Patient"
+		if r.id == "sp" {
+			typ = "SearchParameter"
+		}
+		if _, err := eng.Update(ctx, fhir.ResourceType(typ), fhir.ID(r.id), []byte(r.body), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store.Close()
+
+	var out, errOut bytes.Buffer
+	if code := reindex([]string{"--data", dir, "--type", "Patient"}, &out, &errOut); code != 0 {
+		t.Fatalf("cpms reindex: exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "reindexed 1 resources") {
+		t.Errorf("output %q", out.String())
+	}
+
+	store, eng = open()
+	defer store.Close()
+	if err := eng.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := url.ParseQuery("nickname=jul")
+	page, err := eng.Search(ctx, engine.SearchRequest{Type: "Patient", Params: v, Strict: true})
+	if err != nil {
+		t.Fatalf("search after the reindex: %v", err)
+	}
+	if len(page.Matches) != 1 {
+		t.Errorf("%d matches, want p1", len(page.Matches))
+	}
+	if code := reindex([]string{"--data", dir, "--type", "Nonsense"}, &out, &errOut); code != 2 {
+		t.Errorf("unknown type: exit %d", code)
+	}
+}

@@ -1,0 +1,206 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// searchFixture stores a small clinical picture: two patients at one
+// organization, observations and a condition.
+func searchFixture(t *testing.T, ts *testServer) {
+	t.Helper()
+	for _, r := range []struct{ path, body string }{
+		{"/fhir/Organization/org1", `{"resourceType":"Organization","id":"org1","name":"Hôpital Saint-Louis"}`},
+		{"/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1","active":true,"name":[{"family":"Chalmers","given":["Peter"]}],"gender":"male","birthDate":"1974-12-25","managingOrganization":{"reference":"Organization/org1"},"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">Peter</div>"}}`},
+		{"/fhir/Patient/p2", `{"resourceType":"Patient","id":"p2","name":[{"family":"Dupré","given":["Bénédicte"]}],"gender":"female","birthDate":"1980-03","managingOrganization":{"reference":"Organization/org1"}}`},
+		{"/fhir/Observation/o1", `{"resourceType":"Observation","id":"o1","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8302-2"}]},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2020-05-01T10:00:00Z","valueQuantity":{"value":182,"unit":"cm","system":"http://unitsofmeasure.org","code":"cm"}}`},
+		{"/fhir/Observation/o2", `{"resourceType":"Observation","id":"o2","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8302-2"}]},"subject":{"reference":"Patient/p2"},"effectiveDateTime":"2021-06-01","valueQuantity":{"value":1.65,"unit":"m","system":"http://unitsofmeasure.org","code":"m"}}`},
+		{"/fhir/Observation/o3", `{"resourceType":"Observation","id":"o3","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}]},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2019-01-01"}`},
+		{"/fhir/Condition/c1", `{"resourceType":"Condition","id":"c1","code":{"coding":[{"system":"https://www.orpha.net","code":"ORPHA:558","display":"Marfan syndrome"}]},"subject":{"reference":"Patient/p2"}}`},
+	} {
+		wantStatus(t, ts.do(http.MethodPut, r.path, r.body), http.StatusCreated)
+	}
+}
+
+func TestSearchResults(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	searchFixture(t, ts)
+	for _, tc := range []struct {
+		query string
+		want  []string // match ids, in order when the query sorts
+		order bool
+	}{
+		{"Patient?name=chal", []string{"p1"}, false},
+		{"Patient?name=dupre", []string{"p2"}, false}, // accent-insensitive
+		{"Patient?name:exact=Dupré", []string{"p2"}, false},
+		{"Patient?name:exact=dupré", nil, false},
+		{"Patient?name:contains=upr", []string{"p2"}, false},
+		{"Patient?gender=male", []string{"p1"}, false},
+		{"Patient?gender=http://hl7.org/fhir/administrative-gender%7Cfemale", []string{"p2"}, false},
+		{"Patient?gender:not=male", []string{"p2"}, false},
+		{"Patient?birthdate=1980", []string{"p2"}, false},
+		{"Patient?birthdate=lt1980", []string{"p1"}, false},
+		{"Patient?active:missing=true", []string{"p2"}, false},
+		{"Patient?organization=Organization/org1&_sort=-birthdate", []string{"p2", "p1"}, true},
+		{"Patient?organization.name=saint", nil, false}, // the chain looks at the name's start
+		{"Patient?organization.name=hopital", []string{"p1", "p2"}, false},
+		{"Observation?subject:Patient.name=chalmers&_sort=date", []string{"o3", "o1"}, true},
+		{"Observation?value-quantity=gt1.7%7Chttp://unitsofmeasure.org%7Cm", []string{"o1"}, false},
+		{"Observation?code=8302-2&date=ge2021", []string{"o2"}, false},
+		{"Patient?_has:Condition:subject:code=https://www.orpha.net%7CORPHA:558", []string{"p2"}, false},
+		{"Patient?_has:Observation:subject:code=29463-7", []string{"p1"}, false},
+		{"Observation?patient=p2", []string{"o2"}, false},
+		{"Observation?subject=Patient/p1&_sort=-date", []string{"o1", "o3"}, true},
+	} {
+		r := ts.do(http.MethodGet, "/fhir/"+tc.query, nil)
+		wantStatus(t, r, http.StatusOK)
+		got := matchIDs(r)
+		want := slices.Clone(tc.want)
+		if !tc.order {
+			slices.Sort(got)
+			slices.Sort(want)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: matches %v, want %v", tc.query, got, want)
+		}
+		if str(r.JSON, "type") != "searchset" {
+			t.Errorf("%s: Bundle type %q", tc.query, str(r.JSON, "type"))
+		}
+	}
+}
+
+func TestSearchBundle(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	searchFixture(t, ts)
+
+	// Links, totals and paging.
+	r := ts.do(http.MethodGet, "/fhir/Observation?_count=2&_total=accurate", nil)
+	wantStatus(t, r, http.StatusOK)
+	if n := fmt.Sprint(r.JSON["total"]); n != "3" {
+		t.Errorf("total %q, want 3", n)
+	}
+	links := map[string]string{}
+	for _, l := range r.JSON["link"].([]any) {
+		links[str(l, "relation")] = str(l, "url")
+	}
+	if !strings.HasPrefix(links["self"], ts.URL+"/fhir/Observation?") || links["next"] == "" {
+		t.Fatalf("links %v", links)
+	}
+	first := matchIDs(r)
+	r = ts.do(http.MethodGet, links["next"], nil)
+	all := append(first, matchIDs(r)...)
+	slices.Sort(all)
+	if !slices.Equal(all, []string{"o1", "o2", "o3"}) {
+		t.Errorf("pages hold %v", all)
+	}
+	for _, e := range r.JSON["entry"].([]any) {
+		if !strings.HasPrefix(str(e, "fullUrl"), ts.URL+"/fhir/Observation/") {
+			t.Errorf("fullUrl %q", str(e, "fullUrl"))
+		}
+	}
+
+	// _summary=count: the total, no entries.
+	r = ts.do(http.MethodGet, "/fhir/Patient?_summary=count", nil)
+	if fmt.Sprint(r.JSON["total"]) != "2" || r.JSON["entry"] != nil {
+		t.Errorf("_summary=count: %s", r.Body)
+	}
+
+	// _summary=true keeps summary elements and tags the result SUBSETTED.
+	r = ts.do(http.MethodGet, "/fhir/Patient?_id=p1&_summary=true", nil)
+	res := get(r.JSON, "entry", 0, "resource").(map[string]any)
+	if res["text"] != nil || res["name"] == nil || str(res, "meta", "tag", 0, "code") != "SUBSETTED" {
+		t.Errorf("_summary=true: %v", res)
+	}
+	r = ts.do(http.MethodGet, "/fhir/Patient?_id=p1&_elements=gender", nil)
+	res = get(r.JSON, "entry", 0, "resource").(map[string]any)
+	if res["gender"] != "male" || res["name"] != nil || res["birthDate"] != nil || str(res, "meta", "tag", 0, "code") != "SUBSETTED" {
+		t.Errorf("_elements=gender: %v", res)
+	}
+
+	// _include and _revinclude bring resources in as "include".
+	r = ts.do(http.MethodGet, "/fhir/Observation?_id=o1&_include=Observation:subject&_include:iterate=Patient:organization", nil)
+	if got := entryRefs(r, "include"); !slices.Equal(got, []string{"Organization/org1", "Patient/p1"}) {
+		t.Errorf("_include with :iterate: %v", got)
+	}
+	r = ts.do(http.MethodGet, "/fhir/Patient?_id=p2&_revinclude=Condition:subject&_revinclude=Observation:subject", nil)
+	if got := entryRefs(r, "include"); !slices.Equal(got, []string{"Condition/c1", "Observation/o2"}) {
+		t.Errorf("_revinclude: %v", got)
+	}
+
+	// System search over several types.
+	r = ts.do(http.MethodGet, "/fhir?_type=Patient,Organization&_sort=_id", nil)
+	if got := matchIDs(r); !slices.Equal(got, []string{"org1", "p1", "p2"}) {
+		t.Errorf("system search: %v", got)
+	}
+
+	// POST _search with a form body, parameters in the URL too.
+	r = ts.do(http.MethodPost, "/fhir/Patient/_search?gender=female", "name=dup", "Content-Type", "application/x-www-form-urlencoded")
+	if got := matchIDs(r); !slices.Equal(got, []string{"p2"}) {
+		t.Errorf("POST _search: %v", got)
+	}
+}
+
+func entryRefs(r *response, mode string) []string {
+	var out []string
+	entries, _ := r.JSON["entry"].([]any)
+	for _, e := range entries {
+		if get(e, "search", "mode") == mode {
+			out = append(out, str(e, "resource", "resourceType")+"/"+str(e, "resource", "id"))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestSearchErrors(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	searchFixture(t, ts)
+
+	// Unknown parameters: ignored and reported, or refused when strict.
+	r := ts.do(http.MethodGet, "/fhir/Patient?nonsense=1&gender=male", nil)
+	wantStatus(t, r, http.StatusOK)
+	if !hasOutcomeEntry(r) || !slices.Equal(matchIDs(r), []string{"p1"}) {
+		t.Errorf("unknown parameter: %s", r.Body)
+	}
+	if !strings.Contains(str(r.JSON, "link", 0, "url"), "nonsense") {
+		t.Logf("self link: %s", str(r.JSON, "link", 0, "url"))
+	}
+	r = ts.do(http.MethodGet, "/fhir/Patient?nonsense=1", nil, "Prefer", "handling=strict")
+	wantStatus(t, r, http.StatusBadRequest)
+	if exprs := expressions(t, r); !slices.Contains(exprs, "nonsense") {
+		t.Errorf("strict: expressions %v", exprs)
+	}
+
+	// Malformed values are 400 with the parameter located.
+	for _, q := range []string{"birthdate=1974-13", "birthdate=xx1974", "_count=-1", "_sort=nonsense",
+		"gender:contains=x", "organization.nonsense=x", "_cursor=not-a-cursor", "value-quantity=abc"} {
+		p := "Patient"
+		if strings.HasPrefix(q, "value-") {
+			p = "Observation"
+		}
+		r := ts.do(http.MethodGet, "/fhir/"+p+"?"+q, nil)
+		if r.Status != http.StatusBadRequest {
+			t.Errorf("%s: status %d, want 400: %s", q, r.Status, r.Body)
+		}
+	}
+	// An unknown type is 404; a POST to _search without a form is 415.
+	wantStatus(t, ts.do(http.MethodGet, "/fhir/Nonsense?x=1", nil), http.StatusNotFound)
+	r = ts.do(http.MethodPost, "/fhir/Patient/_search", `{"a":1}`, "Content-Type", "application/json")
+	wantStatus(t, r, http.StatusUnsupportedMediaType)
+
+	// Conditional interactions take any search, and refuse what they
+	// cannot evaluate.
+	r = ts.do(http.MethodPut, "/fhir/Patient?name:exact=Chalmers&birthdate=1974-12-25", patientJSON("", "Chalmers"))
+	wantStatus(t, r, http.StatusOK)
+	if str(r.JSON, "id") != "p1" {
+		t.Errorf("conditional update by name and birthdate updated %s", str(r.JSON, "id"))
+	}
+	wantStatus(t, ts.do(http.MethodDelete, "/fhir/Patient?nonsense=1", nil), http.StatusBadRequest)
+	wantStatus(t, ts.do(http.MethodGet, "/fhir/Patient/p2", nil), http.StatusOK)
+}
