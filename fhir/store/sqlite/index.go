@@ -32,13 +32,19 @@ var valueColumns = map[string]string{
 	"comp":     "rid, k, e, i, t, v, sv, s, value, exact, lo, hi, system, code, unit, cc, clo, chi, th, u, ver, f",
 }
 
-// insertSQL returns the INSERT of a row into table. (One row a statement:
-// SQLite journals every page an INSERT of several rows touches, so that
-// it can undo the statement alone, which costs more than it saves.)
-func insertSQL(table string) string {
+// insertSQL returns the INSERT of n rows into table. The index writer
+// inserts a resource's rows of a table in chunks of 1<<maxChunk, 1<<(maxChunk-1),
+// ..., 1 rows: one statement for several rows costs much less than one a row,
+// and since the writer's sub-journals live in memory (temp_store), SQLite's
+// journaling of multi-row statements is cheap.
+func insertSQL(table string, n int) string {
 	cols := valueColumns[table]
-	return "INSERT INTO " + table + " (" + cols + ") VALUES (" + strings.Repeat("?, ", strings.Count(cols, ",")) + "?)"
+	row := "(" + strings.Repeat("?, ", strings.Count(cols, ",")) + "?)"
+	return "INSERT INTO " + table + " (" + cols + ") VALUES " + strings.Repeat(row+", ", n-1) + row
 }
+
+// maxChunk bounds the rows of one INSERT to 1<<maxChunk.
+const maxChunk = 4
 
 // deleteSQL deletes the rows of one resource from each value table,
 // returning their parameters and flags (for paramcount).

@@ -274,7 +274,7 @@ func migrate2(ctx context.Context, tx *sql.Tx) error {
 	}
 	w := &indexWriter{exec: func(ctx context.Context, table string, rows [][]any) error {
 		for _, args := range rows {
-			if _, err := tx.ExecContext(ctx, insertSQL(table), args...); err != nil {
+			if _, err := tx.ExecContext(ctx, insertSQL(table, 1), args...); err != nil {
 				return err
 			}
 		}

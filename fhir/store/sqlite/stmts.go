@@ -36,13 +36,14 @@ type statements struct {
 	wReadCurrent, insertResource, updateResource, insertVersion *sql.Stmt
 	wasDeleted, addTypeCount, addParamCount, current            *sql.Stmt
 	putSetting, deleteSetting                                   *sql.Stmt
-	// insert a row into each value table, and delete a resource's rows
-	// from it, by table.
-	insert, delete map[string]*sql.Stmt
+	// insert[table][i] inserts 1<<i rows into a value table; delete
+	// deletes a resource's rows from it.
+	insert map[string][]*sql.Stmt
+	delete map[string]*sql.Stmt
 }
 
 func (s *Store) prepare(ctx context.Context) error {
-	s.st.insert, s.st.delete = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
+	s.st.insert, s.st.delete = map[string][]*sql.Stmt{}, map[string]*sql.Stmt{}
 	type prep struct {
 		db   *sql.DB
 		dst  **sql.Stmt
@@ -63,10 +64,13 @@ func (s *Store) prepare(ctx context.Context) error {
 		{s.w, &s.st.putSetting, sqlPutSetting},
 		{s.w, &s.st.deleteSetting, sqlDeleteSetting},
 	}
-	ins := make([]*sql.Stmt, len(valueTables))
+	ins := make([][maxChunk + 1]*sql.Stmt, len(valueTables))
 	del := make([]*sql.Stmt, len(valueTables))
 	for i, t := range valueTables {
-		list = append(list, prep{s.w, &ins[i], insertSQL(t)}, prep{s.w, &del[i], deleteSQL[t]})
+		for n := range maxChunk + 1 {
+			list = append(list, prep{s.w, &ins[i][n], insertSQL(t, 1<<n)})
+		}
+		list = append(list, prep{s.w, &del[i], deleteSQL[t]})
 	}
 	for _, p := range list {
 		st, err := p.db.PrepareContext(ctx, p.text)
@@ -76,7 +80,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		*p.dst = st
 	}
 	for i, t := range valueTables {
-		s.st.insert[t], s.st.delete[t] = ins[i], del[i]
+		s.st.insert[t], s.st.delete[t] = ins[i][:], del[i]
 	}
 	return nil
 }
@@ -85,8 +89,8 @@ func (st *statements) close() {
 	all := []*sql.Stmt{st.readCurrent, st.readVersion, st.wReadCurrent, st.insertResource,
 		st.updateResource, st.insertVersion, st.wasDeleted, st.addTypeCount, st.addParamCount, st.current,
 		st.readSetting, st.putSetting, st.deleteSetting}
-	for _, s := range st.insert {
-		all = append(all, s)
+	for _, l := range st.insert {
+		all = append(all, l...)
 	}
 	for _, s := range st.delete {
 		all = append(all, s)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
+	"math/bits"
 	"time"
 
 	"modernc.org/sqlite"
@@ -71,26 +73,38 @@ func (s *Store) runBatch(batch []*writeReq) {
 	}
 	seq, last := s.seq, s.last
 	var ok []*writeReq // the transactions to be committed
+	b := &batchState{tx: sqlTx}
+	// A lone transaction needs no savepoint: if it fails, the SQLite
+	// transaction is rolled back whole. Savepoints are not free: every
+	// page a statement changes under one is copied to a sub-journal.
+	alone := len(batch) == 1
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.done, r.err = true, err
 			continue
 		}
-		if _, err := sqlTx.ExecContext(bg, `SAVEPOINT w`); err != nil {
-			sqlTx.Rollback()
-			finish(storeErr("begin a transaction", err))
-			return
+		if !alone {
+			if _, err := sqlTx.ExecContext(bg, `SAVEPOINT w`); err != nil {
+				sqlTx.Rollback()
+				finish(storeErr("begin a transaction", err))
+				return
+			}
 		}
-		t := &tx{s: s, tx: sqlTx, seq: seq, last: last}
+		t := &tx{s: s, b: b, tx: sqlTx, seq: seq, last: last}
 		r.err, r.panicked = runFn(r.ctx, t, r.fn)
-		if r.err == nil && r.panicked == nil {
-			r.err = t.flushCounts(r.ctx)
-		}
-		if r.err == nil && r.panicked == nil {
-			_, err = sqlTx.ExecContext(bg, `RELEASE w`)
+		switch {
+		case r.err == nil && r.panicked == nil:
+			if !alone {
+				_, err = sqlTx.ExecContext(bg, `RELEASE w`)
+			}
 			seq, last = t.seq, t.last
+			b.keep(t)
 			ok = append(ok, r)
-		} else {
+		case alone:
+			r.done = true
+			sqlTx.Rollback()
+			return
+		default:
 			r.done = true
 			_, err = sqlTx.ExecContext(bg, `ROLLBACK TO w`)
 			if err == nil {
@@ -104,6 +118,11 @@ func (s *Store) runBatch(batch []*writeReq) {
 			finish(storeErr("write", err))
 			return
 		}
+	}
+	if err := b.flushCounts(bg, s); err != nil {
+		sqlTx.Rollback()
+		finish(err)
+		return
 	}
 	if err := sqlTx.Commit(); err != nil {
 		finish(storeErr("commit", err))
@@ -139,67 +158,127 @@ func runFn(ctx context.Context, t *tx, fn func(engine.Tx) error) (err error, pan
 // times from the batch's counters and hands them back when it succeeds.
 type tx struct {
 	s    *Store
+	b    *batchState
 	tx   *sql.Tx
 	seq  int64
 	last time.Time
 	now  time.Time
-	// stmts holds the store's write statements bound to tx, by statement.
-	stmts map[*sql.Stmt]*sql.Stmt
-	// types and params are the changes to typecount and paramcount not
-	// written yet.
+	// counts are the transaction's changes to typecount and paramcount,
+	// not written yet; flushed says it wrote those of the batch.
+	counts  counts
+	flushed bool
+}
+
+// batchState is what the transactions of a batch share: the statements
+// bound to the SQLite transaction, and the changes to typecount and
+// paramcount of those that succeeded, written once before the commit
+// (one upsert a parameter per batch rather than per transaction).
+type batchState struct {
+	tx     *sql.Tx
+	stmts  map[*sql.Stmt]*sql.Stmt
+	counts counts
+}
+
+// counts are changes to the live resources of each type and of each
+// search parameter key.
+type counts struct {
 	types  map[fhir.ResourceType]int64
 	params map[int64]int64
 }
 
-// flushCounts writes the changes to typecount and paramcount.
-func (t *tx) flushCounts(ctx context.Context) error {
-	for typ, n := range t.types {
+func (c *counts) add(o *counts) {
+	for typ, n := range o.types {
+		c.addType(typ, n)
+	}
+	for k, n := range o.params {
+		c.addParam(k, n)
+	}
+}
+
+func (c *counts) addType(typ fhir.ResourceType, n int64) {
+	if c.types == nil {
+		c.types = map[fhir.ResourceType]int64{}
+	}
+	c.types[typ] += n
+}
+
+func (c *counts) addParam(k, n int64) {
+	if c.params == nil {
+		c.params = map[int64]int64{}
+	}
+	c.params[k] += n
+}
+
+// write writes the counts through the batch's statements and clears them.
+func (c *counts) write(ctx context.Context, s *Store, b *batchState) error {
+	for typ, n := range c.types {
 		if n != 0 {
-			if _, err := t.stmt(ctx, t.s.st.addTypeCount).ExecContext(ctx, string(typ), n); err != nil {
+			if _, err := b.stmt(ctx, s.st.addTypeCount).ExecContext(ctx, string(typ), n); err != nil {
 				return storeErr("write", err)
 			}
 		}
 	}
-	for k, n := range t.params {
+	for k, n := range c.params {
 		if n != 0 {
-			if _, err := t.stmt(ctx, t.s.st.addParamCount).ExecContext(ctx, k, n); err != nil {
+			if _, err := b.stmt(ctx, s.st.addParamCount).ExecContext(ctx, k, n); err != nil {
 				return storeErr("write", err)
 			}
 		}
 	}
-	clear(t.types)
-	clear(t.params)
+	clear(c.types)
+	clear(c.params)
 	return nil
 }
 
-// countType records a change of the live resources of typ.
-func (t *tx) countType(typ fhir.ResourceType, n int64) {
-	if t.types == nil {
-		t.types = map[fhir.ResourceType]int64{}
+// keep takes the counts of t, which succeeded, into the batch's.
+func (b *batchState) keep(t *tx) {
+	if t.flushed {
+		// t wrote the batch's counts, and its savepoint is released.
+		clear(b.counts.types)
+		clear(b.counts.params)
 	}
-	t.types[typ] += n
+	b.counts.add(&t.counts)
 }
+
+func (b *batchState) flushCounts(ctx context.Context, s *Store) error {
+	return b.counts.write(ctx, s, b)
+}
+
+// flushCounts writes the counts of the batch so far and of t, so that a
+// search inside t sees them. The batch's stay pending until t succeeds:
+// if it fails, its savepoint's rollback undoes the writing.
+func (t *tx) flushCounts(ctx context.Context) error {
+	if !t.flushed {
+		pending := counts{types: maps.Clone(t.b.counts.types), params: maps.Clone(t.b.counts.params)}
+		if err := pending.write(ctx, t.s, t.b); err != nil {
+			return err
+		}
+		t.flushed = true
+	}
+	return t.counts.write(ctx, t.s, t.b)
+}
+
+// countType records a change of the live resources of typ.
+func (t *tx) countType(typ fhir.ResourceType, n int64) { t.counts.addType(typ, n) }
 
 // countParam records a change of the resources with a value of the
 // parameter keyed k.
-func (t *tx) countParam(k, n int64) {
-	if t.params == nil {
-		t.params = map[int64]int64{}
-	}
-	t.params[k] += n
-}
+func (t *tx) countParam(k, n int64) { t.counts.addParam(k, n) }
 
 // stmt returns st bound to the transaction.
-func (t *tx) stmt(ctx context.Context, st *sql.Stmt) *sql.Stmt {
-	if b, ok := t.stmts[st]; ok {
-		return b
+func (t *tx) stmt(ctx context.Context, st *sql.Stmt) *sql.Stmt { return t.b.stmt(ctx, st) }
+
+// stmt returns st bound to the batch's SQLite transaction.
+func (b *batchState) stmt(ctx context.Context, st *sql.Stmt) *sql.Stmt {
+	if bound, ok := b.stmts[st]; ok {
+		return bound
 	}
-	if t.stmts == nil {
-		t.stmts = map[*sql.Stmt]*sql.Stmt{}
+	if b.stmts == nil {
+		b.stmts = map[*sql.Stmt]*sql.Stmt{}
 	}
-	b := t.tx.StmtContext(ctx, st)
-	t.stmts[st] = b
-	return b
+	bound := b.tx.StmtContext(ctx, st)
+	b.stmts[st] = bound
+	return bound
 }
 
 func (t *tx) Read(ctx context.Context, typ fhir.ResourceType, id fhir.ID) (*fhir.Resource, error) {
@@ -301,11 +380,22 @@ func (t *tx) index(ctx context.Context, rid int64, r *fhir.Resource, idx *search
 	}
 	w := indexWriter{
 		exec: func(ctx context.Context, table string, rows [][]any) error {
-			st := t.stmt(ctx, t.s.st.insert[table])
-			for _, args := range rows {
-				if _, err := st.ExecContext(ctx, args...); err != nil {
+			for len(rows) > 0 {
+				i := min(bits.Len(uint(len(rows)))-1, maxChunk)
+				n := 1 << i
+				var args []any
+				if n == 1 {
+					args = rows[0]
+				} else {
+					args = make([]any, 0, n*len(rows[0]))
+					for _, r := range rows[:n] {
+						args = append(args, r...)
+					}
+				}
+				if _, err := t.stmt(ctx, t.s.st.insert[table][i]).ExecContext(ctx, args...); err != nil {
 					return err
 				}
+				rows = rows[n:]
 			}
 			return nil
 		},

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -20,6 +21,7 @@ var concurrencyTests = []test{
 	{"IndependentWriters", needNothing, testIndependentWriters},
 	{"ReadersSeeCommittedStates", needNothing, testReadersSeeCommittedStates},
 	{"ReadersSeeWholeTransactions", needAtomicVisibility, testReadersSeeWholeTransactions},
+	{"CountsThroughFailures", needAtomicConcurrency, testCountsThroughFailures},
 }
 
 // testReadModifyWrite races writers that each read a resource and put its
@@ -168,6 +170,74 @@ func testIndependentWriters(t *testing.T, s engine.Store) {
 		last[r.ID] = r.Version
 		if i > 0 && r.LastUpdated.After(history[i-1].LastUpdated) {
 			t.Errorf("%s follows %s in history but has a later lastUpdated", key(r), key(history[i-1]))
+		}
+	}
+}
+
+// testCountsThroughFailures races writers of which some fail after
+// writing and some count inside their transaction: the count of a type
+// (which a store may keep rather than compute) always agrees with a count
+// of the resources' indexed values, inside transactions and after.
+func testCountsThroughFailures(t *testing.T, s engine.Store) {
+	const racers, rounds = 12, 4
+	ctx := t.Context()
+	errFail := errors.New("the writer fails on purpose")
+	all := query(t, patient, "")
+	marked := query(t, patient, "identifier=urn:count|x")
+	count := func(run func(*search.Query) (*engine.SearchResult, error), q *search.Query) (int, error) {
+		c := *q
+		c.Count, c.Total = 0, search.TotalAccurate
+		res, err := run(&c)
+		if err != nil {
+			return 0, err
+		}
+		return res.Total, nil
+	}
+	kept := 0
+	for round := range rounds {
+		errs := make([]error, racers)
+		race(racers, func(g int) {
+			errs[g] = writeRetry(ctx, s, func(tx engine.Tx) error {
+				id := fhir.ID(fmt.Sprintf("c-%d-%d", round, g))
+				r, idx := newVersion(patient, id, 1, ident("urn:count", "x"))
+				if err := stampPut(ctx, tx, r, idx); err != nil {
+					return err
+				}
+				if g%3 == 1 {
+					in := func(q *search.Query) (*engine.SearchResult, error) { return tx.Search(ctx, q) }
+					n, err := count(in, all)
+					if err != nil {
+						return err
+					}
+					m, err := count(in, marked)
+					if err != nil {
+						return err
+					}
+					if n != m {
+						return fmt.Errorf("inside a transaction, %d Patients but %d with the identifier", n, m)
+					}
+				}
+				if g%3 == 0 {
+					return errFail
+				}
+				return nil
+			})
+		})
+		for g, err := range errs {
+			switch {
+			case g%3 == 0 && !errors.Is(err, errFail):
+				t.Fatalf("round %d, racer %d: %v, want the writer's failure", round, g, err)
+			case g%3 != 0 && err != nil:
+				t.Fatalf("round %d, racer %d: %v", round, g, err)
+			case g%3 != 0:
+				kept++
+			}
+		}
+		out := func(q *search.Query) (*engine.SearchResult, error) { return s.Search(ctx, q) }
+		for _, q := range []*search.Query{all, marked} {
+			if n, err := count(out, q); err != nil || n != kept {
+				t.Fatalf("round %d: %d Patients counted (%v), want %d", round, n, err, kept)
+			}
 		}
 	}
 }
