@@ -41,10 +41,15 @@ func (s *Server) search(c *gin.Context, t fhir.ResourceType) error {
 	shown.Del("_format")
 	shown.Del("_pretty")
 	b.Link = append(b.Link, bundleLink{"self", withQuery(self, params)})
-	if page.Next != "" {
-		next := cloneValues(shown)
-		next.Set(engine.CursorParam, page.Next)
-		b.Link = append(b.Link, bundleLink{"next", withQuery(self, next)})
+	if params.Has(engine.CursorParam) {
+		b.Link = append(b.Link, bundleLink{"first", withQuery(self, shown)})
+	}
+	for _, l := range []struct{ rel, cursor string }{{"previous", page.Prev}, {"next", page.Next}} {
+		if l.cursor != "" {
+			at := cloneValues(shown)
+			at.Set(engine.CursorParam, l.cursor)
+			b.Link = append(b.Link, bundleLink{l.rel, withQuery(self, at)})
+		}
 	}
 	b.Entry = make([]bundleEntry, 0, len(page.Matches)+len(page.Included)+1)
 	for _, r := range page.Matches {

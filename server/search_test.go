@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -91,12 +92,38 @@ func TestSearchBundle(t *testing.T) {
 	if !strings.HasPrefix(links["self"], ts.URL+"/fhir/Observation?") || links["next"] == "" {
 		t.Fatalf("links %v", links)
 	}
+	if links["previous"] != "" || links["first"] != "" {
+		t.Errorf("the first page links to a previous or first page: %v", links)
+	}
 	first := matchIDs(r)
 	r = ts.do(http.MethodGet, links["next"], nil)
-	all := append(first, matchIDs(r)...)
+	second := matchIDs(r)
+	all := append(slices.Clone(first), second...)
 	slices.Sort(all)
 	if !slices.Equal(all, []string{"o1", "o2", "o3"}) {
 		t.Errorf("pages hold %v", all)
+	}
+	// The second page links back to the first: by its previous page and
+	// by the first page, which repeats the search without a cursor.
+	links = map[string]string{}
+	for _, l := range r.JSON["link"].([]any) {
+		links[str(l, "relation")] = str(l, "url")
+	}
+	if links["next"] != "" {
+		t.Errorf("the last page links to a next page: %v", links)
+	}
+	for _, rel := range []string{"previous", "first"} {
+		if links[rel] == "" {
+			t.Fatalf("the second page has no %s link: %v", rel, links)
+		}
+		back := ts.do(http.MethodGet, links[rel], nil)
+		wantStatus(t, back, http.StatusOK)
+		if got := matchIDs(back); !slices.Equal(got, first) {
+			t.Errorf("the %s page holds %v, want %v", rel, got, first)
+		}
+	}
+	if u, _ := url.Parse(links["first"]); u.Query().Has("_cursor") || u.Query().Get("_count") != "2" {
+		t.Errorf("first link %s: want the search's parameters without a cursor", links["first"])
 	}
 	for _, e := range r.JSON["entry"].([]any) {
 		if !strings.HasPrefix(str(e, "fullUrl"), ts.URL+"/fhir/Observation/") {

@@ -34,8 +34,9 @@ type SearchPage struct {
 	Included []*fhir.Resource
 	// Total is the number of matches, -1 when not counted.
 	Total int
-	// Next is the cursor of the next page, "" on the last.
-	Next string
+	// Next is the cursor of the next page, "" on the last; Prev that of
+	// the page before, "" on the first.
+	Next, Prev string
 	// Warnings describe ignored parameters.
 	Warnings []fhir.Issue
 }
@@ -66,7 +67,7 @@ func (e *Engine) Search(ctx context.Context, req SearchRequest) (*SearchPage, er
 	if err != nil {
 		return nil, err
 	}
-	page := &SearchPage{Query: q, Matches: res.Resources, Total: res.Total, Next: res.Next}
+	page := &SearchPage{Query: q, Matches: res.Resources, Total: res.Total, Next: res.Next, Prev: res.Prev}
 	if page.Total < 0 && q.Cursor == "" && page.Next == "" && q.Total != search.TotalNone {
 		page.Total = len(page.Matches) // all matches are on this first page
 	}

@@ -89,6 +89,11 @@ type SearchResult struct {
 	Resources []*fhir.Resource
 	// Next is the cursor of the following page, "" on the last page.
 	Next string
+	// Prev is the cursor of the page before, "" on the first page. A
+	// cursor of the page before reads the matches before the page's first
+	// (keyset paging backwards); when none is left before them it reads
+	// the first page.
+	Prev string
 	// Total is the number of matches, or -1 when not counted.
 	Total int
 }

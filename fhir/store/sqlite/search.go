@@ -117,24 +117,32 @@ func (c *searcher) run(q *search.Query) (*engine.SearchResult, error) {
 	res := &engine.SearchResult{Total: -1}
 	c.mode, c.clauses = q.Total, len(q.Clauses) > 0
 	if count > 0 {
-		var rows []pageRow
-		for _, r := range runs {
-			got, err := c.page(r, after, count+1)
-			if err != nil {
+		rows, more, err := c.collect(runs, after, count)
+		if err != nil {
+			return nil, err
+		}
+		if after != nil && after.before && !more {
+			// Nothing is left before this page: it is the first page
+			// (read forwards, so that it is full and links onwards).
+			after = nil
+			if rows, more, err = c.collect(runs, nil, count); err != nil {
 				return nil, err
 			}
-			rows = append(rows, got...)
 		}
-		if len(runs) > 1 {
-			var keys []*sortKey
-			if len(runs) > 0 {
-				keys = runs[0].keys
+		switch {
+		case after != nil && after.before:
+			// Read backwards: the page is the rows before the cursor, in
+			// the query's order; the next page starts after its last.
+			slices.Reverse(rows)
+			res.Prev = encodeCursor(fp, rows[0], true)
+			res.Next = encodeCursor(fp, rows[len(rows)-1], false)
+		default:
+			if more {
+				res.Next = encodeCursor(fp, rows[len(rows)-1], false)
 			}
-			slices.SortFunc(rows, func(a, b pageRow) int { return compareRows(a, b, keys) })
-		}
-		if len(rows) > count {
-			res.Next = encodeCursor(fp, rows[count-1])
-			rows = rows[:count]
+			if after != nil && len(rows) > 0 {
+				res.Prev = encodeCursor(fp, rows[0], true)
+			}
 		}
 		if res.Resources, err = c.fetch(rows); err != nil {
 			return nil, err
@@ -144,6 +152,31 @@ func (c *searcher) run(q *search.Query) (*engine.SearchResult, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// collect returns up to count rows of the runs after the cursor (or the
+// count rows before it, nearest first, when it asks for the page before),
+// merged across types, and whether more rows follow in that direction.
+func (c *searcher) collect(runs []*typeRun, at *cursor, count int) ([]pageRow, bool, error) {
+	var rows []pageRow
+	for _, r := range runs {
+		got, err := c.page(r, at, count+1)
+		if err != nil {
+			return nil, false, err
+		}
+		rows = append(rows, got...)
+	}
+	if len(runs) > 1 {
+		keys := runs[0].keys
+		back := at != nil && at.before
+		slices.SortFunc(rows, func(a, b pageRow) int {
+			if back {
+				return compareRows(b, a, keys)
+			}
+			return compareRows(a, b, keys)
+		})
+	}
+	return rows[:min(count, len(rows))], len(rows) > count, nil
 }
 
 // searchTypes returns the types searched: those of the query, or every

@@ -13,36 +13,42 @@ import (
 	"github.com/cpms-fhir/cpms/fhir/search"
 )
 
-// A search cursor is the position after the last row of a page: its sort
-// keys and rid, so that the next page starts there by index (keyset
-// paging: the same cost at any depth, and no match skipped or repeated
-// when other resources change between pages). It reads
+// A search cursor is a position between two rows of a search's order: the
+// sort keys and rid of the last row of a page, so that the next page
+// starts after it by index, or of the first row of a page, so that the
+// previous page ends before it (keyset paging, both ways: the same cost
+// at any depth, and no match skipped or repeated when other resources
+// change between pages). It reads
 //
-//	s1.<base64url of {"q": fingerprint, "k": [keys], "r": rid}>
+//	s1.<base64url of {"q": fingerprint, "k": [keys], "r": rid, "b": before}>
 //
 // where "s1" is the format's version, the fingerprint (a hash of the
-// query's types, clauses and sort) ties the cursor to its search, and each
-// key is "i<integer>", "f<float>", "s<text>" or null (no value).
+// query's types, clauses and sort) ties the cursor to its search, each
+// key is "i<integer>", "f<float>", "s<text>" or null (no value), and "b"
+// (omitted when false) asks for the page before the row.
 
 // cursorVersion prefixes the cursors of this format.
 const cursorVersion = "s1."
 
-// cursor is a decoded search cursor.
+// cursor is a decoded search cursor: the page after the row (rid, keys),
+// or the page before it.
 type cursor struct {
-	keys []any
-	rid  int64
+	keys   []any
+	rid    int64
+	before bool
 }
 
 type cursorJSON struct {
 	Q string    `json:"q"`
 	K []*string `json:"k"`
 	R int64     `json:"r"`
+	B bool      `json:"b,omitempty"`
 }
 
-// encodeCursor returns the cursor after row for the search fingerprinted
-// fp.
-func encodeCursor(fp string, row pageRow) string {
-	c := cursorJSON{Q: fp, R: row.rid, K: make([]*string, len(row.keys))}
+// encodeCursor returns the cursor of the page after row (before it, when
+// before is set) for the search fingerprinted fp.
+func encodeCursor(fp string, row pageRow, before bool) string {
+	c := cursorJSON{Q: fp, R: row.rid, K: make([]*string, len(row.keys)), B: before}
 	for i, k := range row.keys {
 		var s string
 		switch k := k.(type) {
@@ -84,7 +90,7 @@ func decodeCursor(s, fp string, nkeys int) (*cursor, error) {
 	if err := json.Unmarshal(b, &c); err != nil || c.Q != fp || len(c.K) != nkeys || c.R < 1 {
 		return nil, bad()
 	}
-	out := &cursor{rid: c.R, keys: make([]any, nkeys)}
+	out := &cursor{rid: c.R, keys: make([]any, nkeys), before: c.B}
 	for i, k := range c.K {
 		if k == nil {
 			continue

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -241,7 +242,8 @@ func (r *typeRun) conds(q *sq, rid string, skip int) {
 	}
 }
 
-// page returns up to limit rows of type r after the cursor, in order.
+// page returns up to limit rows of type r after the cursor, in order (or
+// before it, in reverse order, when the cursor asks for the page before).
 func (c *searcher) page(r *typeRun, after *cursor, limit int) ([]pageRow, error) {
 	if err := c.estimate(r); err != nil {
 		return nil, err
@@ -251,23 +253,28 @@ func (c *searcher) page(r *typeRun, after *cursor, limit int) ([]pageRow, error)
 	}
 	counting := c.counting(r)
 	p, lead := r.choose(limit, counting)
+	back := after != nil && after.before
+	order := " ORDER BY %s"
+	if back {
+		order += " DESC"
+	}
 	q := &sq{}
 	switch p {
 	case planScan:
 		q.w("SELECT r.rid FROM resource r WHERE r.type = ? AND r.deleted = 0", string(r.t))
 		if after != nil {
-			q.w(" AND r.rid > ?", after.rid)
+			ridAfter(q, nil, "r.rid", after)
 		}
 		r.conds(q, "r.rid", -1)
-		q.w(" ORDER BY r.rid LIMIT ?", limit)
+		q.w(fmt.Sprintf(order, "r.rid")+" LIMIT ?", limit)
 	case planWalk:
 		q.w("SELECT DISTINCT w.rid FROM ")
 		r.ms[lead].walk(q, "w")
 		if after != nil {
-			q.w(" AND w.rid > ?", after.rid)
+			ridAfter(q, nil, "w.rid", after)
 		}
 		r.conds(q, "w.rid", lead)
-		q.w(" ORDER BY w.rid LIMIT ?", limit)
+		q.w(fmt.Sprintf(order, "w.rid")+" LIMIT ?", limit)
 	case planDrive:
 		// When a total is wanted and the matches are few, they are all
 		// read: the total comes with the page.
@@ -276,20 +283,23 @@ func (c *searcher) page(r *typeRun, after *cursor, limit int) ([]pageRow, error)
 		r.ms[lead].drive(q)
 		q.w(") d WHERE 1")
 		if after != nil && !all {
-			q.w(" AND d.rid > ?", after.rid)
+			ridAfter(q, nil, "d.rid", after)
 		}
 		r.conds(q, "d.rid", lead)
-		q.w(" ORDER BY d.rid")
 		if all {
+			q.w(" ORDER BY d.rid")
 			return c.allRows(r, q, after, limit)
 		}
-		q.w(" LIMIT ?", limit)
+		q.w(fmt.Sprintf(order, "d.rid")+" LIMIT ?", limit)
 	case planSortDrive:
 		if counting && lead >= 0 && !r.capped[lead] {
 			return c.allRows(r, c.sortDrive(r, lead, nil, 0), after, limit)
 		}
 		return c.rows(c.sortDrive(r, lead, after, limit), len(r.keys))
 	case planSortWalk:
+		if back {
+			return c.sortWalkBack(r, after, limit)
+		}
 		return c.sortWalk(r, after, limit)
 	}
 	return c.rows(q, 0)
@@ -325,21 +335,27 @@ func (c *searcher) rows(q *sq, nkeys int) ([]pageRow, error) {
 
 // allRows runs q, which lists every match of r in order, records their
 // number as r's total, and returns the page of limit rows after the
-// cursor.
-func (c *searcher) allRows(r *typeRun, q *sq, after *cursor, limit int) ([]pageRow, error) {
+// cursor (before it, in reverse order).
+func (c *searcher) allRows(r *typeRun, q *sq, at *cursor, limit int) ([]pageRow, error) {
 	rows, err := c.rows(q, len(r.keys))
 	if err != nil {
 		return nil, err
 	}
 	r.total = int64(len(rows))
-	if after != nil {
-		at := pageRow{rid: after.rid, keys: after.keys}
-		i, _ := slices.BinarySearchFunc(rows, at, func(a, b pageRow) int { return compareRows(a, b, r.keys) })
-		if i < len(rows) && compareRows(rows[i], at, r.keys) == 0 {
-			i++
-		}
-		rows = rows[i:]
+	if at == nil {
+		return rows[:min(limit, len(rows))], nil
 	}
+	row := pageRow{rid: at.rid, keys: at.keys}
+	i, found := slices.BinarySearchFunc(rows, row, func(a, b pageRow) int { return compareRows(a, b, r.keys) })
+	if at.before {
+		rows = slices.Clone(rows[max(0, i-limit):i])
+		slices.Reverse(rows)
+		return rows, nil
+	}
+	if found {
+		i++
+	}
+	rows = rows[i:]
 	return rows[:min(limit, len(rows))], nil
 }
 
@@ -372,7 +388,7 @@ func (c *searcher) sortDrive(r *typeRun, lead int, after *cursor, limit int) *sq
 		exprs[i] = func(q *sq) { q.w(names[i]) }
 	}
 	keyset(q, r.keys, exprs, "rid", after)
-	orderBy(q, r.keys, names, "rid", 0, false)
+	orderBy(q, r.keys, names, "rid", 0, false, after != nil && after.before)
 	if limit > 0 {
 		q.w(" LIMIT ?", limit)
 	}
@@ -382,43 +398,83 @@ func (c *searcher) sortDrive(r *typeRun, lead int, after *cursor, limit int) *sq
 // sortWalk walks the index of the first sort key: the resources that
 // have the key, in key order, then those that lack it.
 func (c *searcher) sortWalk(r *typeRun, after *cursor, limit int) ([]pageRow, error) {
-	walk := r.keys[0].walk
 	var out []pageRow
 	if after == nil || after.keys[0] != nil {
-		q := &sq{}
-		col := "w." + walk.col
-		q.w("SELECT w.rid, " + col)
-		exprs, names := c.keyExprs(r, "w.rid", col)
-		for i, k := range r.keys[1:] {
-			q.w(", ")
-			k.expr(q, "w.rid")
-			q.w(" AS " + names[i+1])
-		}
-		q.w(" FROM ")
-		walk.from(q, "w")
-		if after != nil {
-			op := " >= ?"
-			if r.keys[0].desc {
-				op = " <= ?"
-			}
-			q.w(" AND "+col+op, after.keys[0])
-			q.w(" AND ")
-			keyset(q, r.keys, exprs, "w.rid", after)
-		}
-		r.conds(q, "w.rid", -1)
-		orderBy(q, r.keys, names, "w.rid", 0, true)
-		q.w(" LIMIT ?", limit)
-		rows, err := c.rows(q, len(r.keys))
+		rows, err := c.keyedRows(r, after, limit)
 		if err != nil {
 			return nil, err
 		}
 		out = rows
 	}
-	if len(out) >= limit || walk.k == 0 {
+	if len(out) >= limit {
 		return out, nil
 	}
+	rows, err := c.missingRows(r, after, limit-len(out))
+	return append(out, rows...), err
+}
+
+// sortWalkBack is sortWalk backwards, before a cursor: the resources that
+// lack the first key (when the cursor is among them), then those that have
+// it, each in reverse order.
+func (c *searcher) sortWalkBack(r *typeRun, before *cursor, limit int) ([]pageRow, error) {
+	var out []pageRow
+	if before.keys[0] == nil {
+		rows, err := c.missingRows(r, before, limit)
+		if err != nil {
+			return nil, err
+		}
+		out = rows
+	}
+	if len(out) >= limit {
+		return out, nil
+	}
+	rows, err := c.keyedRows(r, before, limit-len(out))
+	return append(out, rows...), err
+}
+
+// keyedRows returns up to limit of the resources that have the first sort
+// key, from its index, after (or before) the cursor at.
+func (c *searcher) keyedRows(r *typeRun, at *cursor, limit int) ([]pageRow, error) {
+	walk := r.keys[0].walk
+	back := at != nil && at.before
+	q := &sq{}
+	col := "w." + walk.col
+	q.w("SELECT w.rid, " + col)
+	exprs, names := c.keyExprs(r, "w.rid", col)
+	for i, k := range r.keys[1:] {
+		q.w(", ")
+		k.expr(q, "w.rid")
+		q.w(" AS " + names[i+1])
+	}
+	q.w(" FROM ")
+	walk.from(q, "w")
+	if at != nil {
+		if at.keys[0] != nil {
+			// The index range first; keyset then settles ties.
+			op := " >= ?"
+			if r.keys[0].desc != back {
+				op = " <= ?"
+			}
+			q.w(" AND "+col+op, at.keys[0])
+		}
+		q.w(" AND ")
+		keyset(q, r.keys, exprs, "w.rid", at)
+	}
+	r.conds(q, "w.rid", -1)
+	orderBy(q, r.keys, names, "w.rid", 0, true, back)
+	q.w(" LIMIT ?", limit)
+	return c.rows(q, len(r.keys))
+}
+
+// missingRows returns up to limit of the resources that lack the first
+// sort key, after (or before) the cursor at.
+func (c *searcher) missingRows(r *typeRun, at *cursor, limit int) ([]pageRow, error) {
+	walk := r.keys[0].walk
+	if walk.k == 0 {
+		return nil, nil // every resource has the key
+	}
 	if n, err := c.paramCount(walk.k); err != nil || n >= r.n {
-		return out, err
+		return nil, err
 	}
 	q := &sq{}
 	q.w("SELECT r.rid, NULL")
@@ -430,18 +486,14 @@ func (c *searcher) sortWalk(r *typeRun, after *cursor, limit int) ([]pageRow, er
 	}
 	q.w(" FROM resource r WHERE r.type = ? AND r.deleted = 0 AND ", string(r.t))
 	walk.missing(q, "r.rid")
-	if after != nil {
+	if at != nil {
 		q.w(" AND ")
-		keyset(q, r.keys, exprs, "r.rid", after)
+		keyset(q, r.keys, exprs, "r.rid", at)
 	}
 	r.conds(q, "r.rid", -1)
-	orderBy(q, r.keys, names, "r.rid", 1, false)
-	q.w(" LIMIT ?", limit-len(out))
-	rows, err := c.rows(q, len(r.keys))
-	if err != nil {
-		return nil, err
-	}
-	return append(out, rows...), nil
+	orderBy(q, r.keys, names, "r.rid", 1, false, at != nil && at.before)
+	q.w(" LIMIT ?", limit)
+	return c.rows(q, len(r.keys))
 }
 
 // keyExprs returns the expressions of r's sort keys for the row rid, the

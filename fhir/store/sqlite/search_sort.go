@@ -101,23 +101,28 @@ func (c *searcher) compileSort(t fhir.ResourceType, s search.Sort) (*sortKey, er
 
 // orderBy writes the ORDER BY of a page: the keys from the one at from
 // (those before are constant), named by exprs, missing keys last (but the
-// first, when the page holds only resources that have it), then rid.
-func orderBy(q *sq, keys []*sortKey, exprs []string, rid string, from int, firstNeverNull bool) {
+// first, when the page holds only resources that have it), then rid. When
+// back is set (a page read backwards, before a cursor) the order is the
+// exact reverse.
+func orderBy(q *sq, keys []*sortKey, exprs []string, rid string, from int, firstNeverNull, back bool) {
+	dir := func(desc bool) {
+		if desc != back {
+			q.w(" DESC")
+		}
+	}
 	q.w(" ORDER BY ")
 	for i := from; i < len(keys); i++ {
 		if i > 0 || !firstNeverNull {
-			q.w("(" + exprs[i] + " IS NULL), ")
+			q.w("(" + exprs[i] + " IS NULL)")
+			dir(false)
+			q.w(", ")
 		}
 		q.w(exprs[i])
-		if keys[i].desc {
-			q.w(" DESC")
-		}
+		dir(keys[i].desc)
 		q.w(", ")
 	}
 	q.w(rid)
-	if ridDesc(keys) {
-		q.w(" DESC")
-	}
+	dir(ridDesc(keys))
 }
 
 // ridDesc reports whether ties end in descending rid order: when the
@@ -126,17 +131,33 @@ func ridDesc(keys []*sortKey) bool {
 	return len(keys) > 0 && keys[len(keys)-1].desc
 }
 
-// keyset writes the condition that a row comes after the cursor: its keys
-// (exprs) and rid (ridExpr) are after those of the cursor's row in the
-// order of keys. Without a cursor it writes true.
-func keyset(q *sq, keys []*sortKey, exprs []func(q *sq), ridExpr string, after *cursor) {
-	if after == nil {
+// ridAfter writes the condition that rid (an SQL expression) comes after
+// the cursor's rid in the order of keys (before it, when the cursor asks
+// for the page before).
+func ridAfter(q *sq, keys []*sortKey, rid string, at *cursor) {
+	if ridDesc(keys) != at.before {
+		q.w(" AND "+rid+" < ?", at.rid)
+	} else {
+		q.w(" AND "+rid+" > ?", at.rid)
+	}
+}
+
+// keyset writes the condition that a row comes after the cursor (before
+// it, for a cursor that asks for the page before): its keys (exprs) and
+// rid (ridExpr) are after those of the cursor's row in the order of keys.
+// Without a cursor it writes true.
+func keyset(q *sq, keys []*sortKey, exprs []func(q *sq), ridExpr string, at *cursor) {
+	if at == nil {
 		q.w("1")
 		return
 	}
+	// less: the order's comparison to the cursor's value is "<" (the
+	// row is before it in SQL terms) for a descending key read forwards
+	// or an ascending one read backwards.
+	less := func(desc bool) bool { return desc != at.before }
 	var terms []func(q *sq)
 	for j := 0; j <= len(keys); j++ {
-		if j < len(keys) && after.keys[j] == nil {
+		if j < len(keys) && at.keys[j] == nil && !at.before {
 			// Nothing comes after a missing key but rows also missing it,
 			// which later terms hold.
 			continue
@@ -145,22 +166,36 @@ func keyset(q *sq, keys []*sortKey, exprs []func(q *sq), ridExpr string, after *
 			q.w("(")
 			for i := range j {
 				exprs[i](q)
-				q.w(" IS ? AND ", after.keys[i])
+				q.w(" IS ? AND ", at.keys[i])
 			}
-			if j == len(keys) {
+			switch {
+			case j == len(keys):
 				op := " > ?"
-				if ridDesc(keys) {
+				if less(ridDesc(keys)) {
 					op = " < ?"
 				}
-				q.w(ridExpr+op, after.rid)
-			} else {
+				q.w(ridExpr+op, at.rid)
+			case at.keys[j] == nil:
+				// Before a missing key: every row that has one.
+				exprs[j](q)
+				q.w(" IS NOT NULL")
+			case at.before:
+				// Before a value: lesser (greater) values, never a
+				// missing one.
+				op := " > ?"
+				if less(keys[j].desc) {
+					op = " < ?"
+				}
+				exprs[j](q)
+				q.w(op, at.keys[j])
+			default:
 				op := " > ? OR "
-				if keys[j].desc {
+				if less(keys[j].desc) {
 					op = " < ? OR "
 				}
 				q.w("(")
 				exprs[j](q)
-				q.w(op, after.keys[j])
+				q.w(op, at.keys[j])
 				exprs[j](q)
 				q.w(" IS NULL)")
 			}

@@ -108,16 +108,19 @@ func checkVector(t *testing.T, s engine.Store, cur map[string]*fhir.Resource, v 
 }
 
 // pageAll reads every page of q of size n and fails the test if a
-// resource comes twice.
+// resource comes twice. It then pages back from the last page by the
+// previous-page cursors, which must give the same pages, and the first
+// page last, with no previous page.
 func pageAll(t testing.TB, s engine.Store, q *search.Query, n int) []*fhir.Resource {
 	t.Helper()
 	p := limited(q, n)
 	var out []*fhir.Resource
+	var pages []*engine.SearchResult
 	seen := map[string]bool{}
 	for range 10000 {
 		res, err := s.Search(t.Context(), p)
 		if err != nil {
-			t.Fatalf("search page %d: %v", len(out)/n+1, err)
+			t.Fatalf("search page %d: %v", len(pages)+1, err)
 		}
 		if len(res.Resources) > n {
 			t.Fatalf("a page of %d holds %d resources", n, len(res.Resources))
@@ -129,7 +132,9 @@ func pageAll(t testing.TB, s engine.Store, q *search.Query, n int) []*fhir.Resou
 			seen[r.Ref()] = true
 		}
 		out = append(out, res.Resources...)
+		pages = append(pages, res)
 		if res.Next == "" {
+			pageBack(t, s, q, n, pages)
 			return out
 		}
 		if len(res.Resources) == 0 {
@@ -139,6 +144,56 @@ func pageAll(t testing.TB, s engine.Store, q *search.Query, n int) []*fhir.Resou
 	}
 	t.Fatalf("more than 10000 pages")
 	return nil
+}
+
+// pageBack follows the previous-page cursors from the last of pages, the
+// pages of q of size n read forwards.
+func pageBack(t testing.TB, s engine.Store, q *search.Query, n int, pages []*engine.SearchResult) {
+	t.Helper()
+	if pages[0].Prev != "" {
+		t.Errorf("the first page has a previous page")
+	}
+	p := limited(q, n)
+	for i := len(pages) - 1; i > 0; i-- {
+		prev := pages[i].Prev
+		if prev == "" {
+			t.Fatalf("page %d of %d has no previous page", i+1, len(pages))
+		}
+		p.Cursor = prev
+		res, err := s.Search(t.Context(), p)
+		if err != nil {
+			t.Fatalf("the page before page %d: %v", i+1, err)
+		}
+		want := pages[i-1]
+		if got, w := refsOf(res.Resources), refsOf(want.Resources); !slices.Equal(got, w) {
+			t.Fatalf("the page before page %d holds %v, want page %d: %v", i+1, got, i, w)
+		}
+		if (res.Prev == "") != (i == 1) {
+			t.Errorf("the page before page %d: previous cursor %q, want one unless it is the first page", i+1, res.Prev)
+		}
+		if res.Next == "" {
+			t.Errorf("the page before page %d has no next page", i+1)
+		} else {
+			p.Cursor = res.Next
+			again, err := s.Search(t.Context(), p)
+			if err != nil {
+				t.Fatalf("the page after the page before page %d: %v", i+1, err)
+			}
+			if got, w := refsOf(again.Resources), refsOf(pages[i].Resources); !slices.Equal(got, w) {
+				t.Fatalf("back then forth from page %d gives %v, want %v", i+1, got, w)
+			}
+		}
+		pages[i-1] = res // its previous cursor leads on
+	}
+}
+
+// refsOf returns the references of rs, in order.
+func refsOf(rs []*fhir.Resource) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Ref()
+	}
+	return out
 }
 
 // checkRefs fails the test unless found holds the resources want names,
