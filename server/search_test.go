@@ -158,6 +158,18 @@ func TestSearchBundle(t *testing.T) {
 	if got := entryRefs(r, "include"); !slices.Equal(got, []string{"Condition/c1", "Observation/o2"}) {
 		t.Errorf("_revinclude: %v", got)
 	}
+	// *: every reference parameter of a type, or of every type.
+	r = ts.do(http.MethodGet, "/fhir/Patient?_id=p2&_revinclude=Observation:*", nil)
+	if got := entryRefs(r, "include"); !slices.Equal(got, []string{"Observation/o2"}) {
+		t.Errorf("_revinclude=Observation:*: %v", got)
+	}
+	r = ts.do(http.MethodGet, "/fhir/Organization?_id=org1&_revinclude=*&_revinclude:iterate=*", nil)
+	if got := entryRefs(r, "include"); !slices.Equal(got, []string{"Condition/c1", "Observation/o1", "Observation/o2", "Observation/o3", "Patient/p1", "Patient/p2"}) {
+		t.Errorf("_revinclude=* with :iterate: %v", got)
+	}
+	if outcome := entryRefs(r, "outcome"); len(outcome) != 0 {
+		t.Errorf("_revinclude=*: %s", r.Body)
+	}
 
 	// System search over several types.
 	r = ts.do(http.MethodGet, "/fhir?_type=Patient,Organization&_sort=_id", nil)

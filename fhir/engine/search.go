@@ -71,12 +71,6 @@ func (e *Engine) Search(ctx context.Context, req SearchRequest) (*SearchPage, er
 	if page.Total < 0 && q.Cursor == "" && page.Next == "" && q.Total != search.TotalNone {
 		page.Total = len(page.Matches) // all matches are on this first page
 	}
-	for _, inc := range q.RevInclude {
-		if inc.Source == "" {
-			page.Warnings = append(page.Warnings, fhir.Issue{Severity: fhir.SeverityWarning, Code: fhir.IssueNotSupported,
-				Diagnostics: "_revinclude=* (every type) is not supported: name the type, as in _revinclude=Observation:*", Expression: []string{"_revinclude"}})
-		}
-	}
 	for _, name := range q.Unknown {
 		page.Warnings = append(page.Warnings, fhir.Issue{Severity: fhir.SeverityWarning, Code: fhir.IssueNotSupported,
 			Diagnostics: "the parameter " + name + " is not supported and was ignored", Expression: []string{name}})
@@ -181,35 +175,56 @@ func (e *Engine) includeTargets(ctx context.Context, inc search.Include, from []
 	return out, nil
 }
 
-// revIncludeSources returns the resources of inc.Source that refer to
-// resources among from through inc.Param.
+// revIncludeSources returns the resources of inc.Source (of any type when
+// it is empty, as for _revinclude=*) that refer to resources among from
+// through inc.Param (any reference parameter for "*").
 func (e *Engine) revIncludeSources(ctx context.Context, inc search.Include, from []*fhir.Resource) ([]*fhir.Resource, error) {
-	if inc.Source == "" {
-		return nil, nil // refused with a warning in Search
-	}
 	var targets []search.Value
 	for _, r := range from {
 		targets = append(targets, search.Value{Type: r.Type, ID: r.ID})
 	}
-	params := []string{inc.Param}
-	if inc.Param == "*" {
-		params = params[:0]
-		for _, p := range e.params.Params(inc.Source) {
-			if p.Type == search.TypeReference {
-				params = append(params, p.Code)
-			}
-		}
+	// One search per parameter code, on every type that defines it.
+	var sources map[string][]fhir.ResourceType
+	switch {
+	case inc.Source == "":
+		sources = e.referenceParams(model.ResourceTypes())
+	case inc.Param == "*":
+		sources = e.referenceParams([]string{string(inc.Source)})
+	default:
+		sources = map[string][]fhir.ResourceType{inc.Param: {inc.Source}}
 	}
+	codes := make([]string, 0, len(sources))
+	for code := range sources {
+		codes = append(codes, code)
+	}
+	slices.Sort(codes)
 	var out []*fhir.Resource
-	for _, param := range params {
-		res, err := e.store.Search(ctx, &search.Query{Types: []fhir.ResourceType{inc.Source}, Count: maxIncluded, Total: search.TotalNone,
-			Clauses: []search.Clause{{Param: param, Type: search.TypeReference, Values: targets}}})
+	for _, code := range codes {
+		res, err := e.store.Search(ctx, &search.Query{Types: sources[code], Count: maxIncluded, Total: search.TotalNone,
+			Clauses: []search.Clause{{Param: code, Type: search.TypeReference, Values: targets}}})
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, res.Resources...)
+		if len(out) >= maxIncluded {
+			break
+		}
 	}
 	return out, nil
+}
+
+// referenceParams returns the codes of the reference parameters of types,
+// each with the types that define it.
+func (e *Engine) referenceParams(types []string) map[string][]fhir.ResourceType {
+	out := map[string][]fhir.ResourceType{}
+	for _, t := range types {
+		for _, p := range e.params.Params(fhir.ResourceType(t)) {
+			if p.Type == search.TypeReference {
+				out[p.Code] = append(out[p.Code], fhir.ResourceType(t))
+			}
+		}
+	}
+	return out
 }
 
 func sortedTypes[V any](m map[fhir.ResourceType]V) []fhir.ResourceType {
