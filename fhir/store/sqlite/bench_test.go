@@ -12,6 +12,7 @@ import (
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/engine"
 	"github.com/cpms-fhir/cpms/fhir/search"
+	"github.com/cpms-fhir/cpms/fhir/search/extract"
 	"github.com/cpms-fhir/cpms/internal/testfixture"
 )
 
@@ -30,7 +31,15 @@ func benchStore(b *testing.B) *Store {
 	return s
 }
 
-var benchIndex = &search.Index{Tokens: []search.Token{{Param: "identifier", System: "urn:oid:1.2.36.146.595.217.0.1", Code: "12345"}}}
+// benchIndex is the search index of the fixture Patient, as the engine
+// extracts it: 38 rows (12 tokens, 24 strings, a date, a reference).
+var benchIndex = func() *search.Index {
+	idx, err := extract.New(search.NewTable(), extract.Options{}).Extract("Patient", testfixture.Patient)
+	if err != nil {
+		panic(err)
+	}
+	return idx
+}()
 
 // put writes the next version of Patient/id with the fixture body.
 func put(ctx context.Context, s *Store, id fhir.ID) error {
