@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 
@@ -52,6 +53,19 @@ type entryResponse struct {
 	Location     string `json:"location,omitempty"`
 	Etag         string `json:"etag,omitempty"`
 	LastModified string `json:"lastModified,omitempty"`
+}
+
+// marshal writes v as JSON without escaping <, > and & (encoding/json's
+// default for HTML), so that links keep their query strings readable and
+// embedded resources their narrative as the client wrote it.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func newBundle(typ string) *bundle {

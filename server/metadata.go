@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -194,7 +193,7 @@ func (s *Server) metadata(c *gin.Context) error {
 		s.writeJSON(c, http.StatusOK, out.([]byte))
 		return nil
 	}
-	out, err := json.Marshal(s.capabilityStatement(base))
+	out, err := marshal(s.capabilityStatement(base))
 	if err != nil {
 		return fhir.Internal("the CapabilityStatement could not be written", err)
 	}

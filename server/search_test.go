@@ -131,6 +131,13 @@ func TestSearchBundle(t *testing.T) {
 		}
 	}
 
+	// The Bundle is written as plain JSON: links keep their "&", embedded
+	// resources their narrative's markup as stored.
+	r = ts.do(http.MethodGet, "/fhir/Patient?_id=p1&active=true", nil)
+	if raw := string(r.Body); !strings.Contains(raw, "_id=p1&active=true") || !strings.Contains(raw, `<div xmlns=`) {
+		t.Errorf("escaped Bundle: %s", raw)
+	}
+
 	// _summary=count: the total, no entries.
 	r = ts.do(http.MethodGet, "/fhir/Patient?_summary=count", nil)
 	if fmt.Sprint(r.JSON["total"]) != "2" || r.JSON["entry"] != nil {
