@@ -81,6 +81,9 @@ type indexWriter struct {
 	// counted, when set, is called once per parameter the resource has a
 	// value for.
 	counted func(k int64)
+	// dates, when set, is called once per date parameter the resource has
+	// values of: n values, the longest span long.
+	dates func(k int64, n int, span int64) error
 }
 
 // row is one row of a value table: its parameter key, the key that makes
@@ -200,6 +203,16 @@ func (w *indexWriter) insert(ctx context.Context, table string, rid int64, rows 
 			out = append(out, append(append(append(args, rid), r.cols...), f))
 			if f&flagMin != 0 && w.counted != nil {
 				w.counted(r.k)
+			}
+		}
+		if table == "date" && w.dates != nil {
+			var span int64
+			for _, r := range kept {
+				d := r.sort.([2]int64)
+				span = max(span, dateSpan(d[0], d[1]))
+			}
+			if err := w.dates(group[0].k, len(kept), span); err != nil {
+				return err
 			}
 		}
 		start = end

@@ -10,7 +10,7 @@ import (
 
 // schemaVersion is stored in PRAGMA user_version; migrations bring older
 // databases up to it.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // migration brings a database from the schema before it to the next: its
 // SQL, then its Go step (nil when the SQL suffices), in one transaction.
@@ -55,6 +55,10 @@ var migrations = []migration{
 	// 2: the search index of every value kind, per-type and per-parameter
 	// counts, the resource columns searches need, and server settings.
 	{sql: schema2, step: migrate2},
+	// 3: the shape of each date parameter's values (see datestat.go).
+	{sql: `CREATE TABLE datestat (k INTEGER PRIMARY KEY, span REAL NOT NULL, multi INTEGER NOT NULL);
+	INSERT INTO datestat (k, span, multi)
+		SELECT k, max(CAST(hi AS REAL) - lo), count(*) > count(DISTINCT rid) FROM date GROUP BY k;`},
 }
 
 // schema2 is the search index. Every value row is keyed by the rid of its

@@ -24,13 +24,13 @@ func (s *Store) Search(ctx context.Context, q *search.Query) (*engine.SearchResu
 		return nil, storeErr("search", err)
 	}
 	defer tx.Rollback()
-	return find(ctx, tx, q)
+	return find(ctx, s, tx, q)
 }
 
 // find runs q on db: the read transaction of Search, or a write
 // transaction (which sees its own writes).
-func find(ctx context.Context, db querier, q *search.Query) (*engine.SearchResult, error) {
-	c := &searcher{ctx: ctx, db: db, now: time.Now()}
+func find(ctx context.Context, s *Store, db querier, q *search.Query) (*engine.SearchResult, error) {
+	c := &searcher{ctx: ctx, db: db, now: time.Now(), dates: s.dates.get}
 	res, err := c.run(q)
 	return res, storeErr("search", err)
 }
@@ -51,6 +51,8 @@ type searcher struct {
 	counts map[fhir.ResourceType]int64
 	// params caches paramcount.
 	params map[int64]int64
+	// dates returns the statistics of a date parameter.
+	dates func(k int64) (dateStat, bool)
 }
 
 // alias returns a table alias not used before in this search.
@@ -106,6 +108,7 @@ func (c *searcher) run(q *search.Query) (*engine.SearchResult, error) {
 			}
 			r.keys = append(r.keys, k)
 		}
+		c.fuseDates(r, q.Clauses)
 		if r.n, err = c.typeCount(t); err != nil {
 			return nil, err
 		}

@@ -26,6 +26,8 @@ const (
 	sqlReadSetting   = `SELECT value FROM setting WHERE key = ?`
 	sqlPutSetting    = `INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
 	sqlDeleteSetting = `DELETE FROM setting WHERE key = ?`
+	sqlNoteDates     = `INSERT INTO datestat (k, span, multi) VALUES (?, ?, ?)
+		ON CONFLICT (k) DO UPDATE SET span = max(span, excluded.span), multi = max(multi, excluded.multi)`
 )
 
 // statements holds the prepared statements: reads on the read pool,
@@ -35,7 +37,7 @@ type statements struct {
 
 	wReadCurrent, insertResource, updateResource, insertVersion *sql.Stmt
 	wasDeleted, addTypeCount, addParamCount, current            *sql.Stmt
-	putSetting, deleteSetting                                   *sql.Stmt
+	putSetting, deleteSetting, noteDates                        *sql.Stmt
 	// insert[table][i] inserts 1<<i rows into a value table; delete
 	// deletes a resource's rows from it.
 	insert map[string][]*sql.Stmt
@@ -63,6 +65,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{s.w, &s.st.current, sqlCurrent},
 		{s.w, &s.st.putSetting, sqlPutSetting},
 		{s.w, &s.st.deleteSetting, sqlDeleteSetting},
+		{s.w, &s.st.noteDates, sqlNoteDates},
 	}
 	ins := make([][maxChunk + 1]*sql.Stmt, len(valueTables))
 	del := make([]*sql.Stmt, len(valueTables))
@@ -88,7 +91,7 @@ func (s *Store) prepare(ctx context.Context) error {
 func (st *statements) close() {
 	all := []*sql.Stmt{st.readCurrent, st.readVersion, st.wReadCurrent, st.insertResource,
 		st.updateResource, st.insertVersion, st.wasDeleted, st.addTypeCount, st.addParamCount, st.current,
-		st.readSetting, st.putSetting, st.deleteSetting}
+		st.readSetting, st.putSetting, st.deleteSetting, st.noteDates}
 	for _, l := range st.insert {
 		all = append(all, l...)
 	}

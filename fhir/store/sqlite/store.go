@@ -39,6 +39,12 @@ type Store struct {
 	seq  int64     // the last sequence number committed
 	last time.Time // the latest lastUpdated committed
 
+	// dates are the statistics of date parameters that searches plan
+	// with; datesCommitted those in datestat, which only the writer (under
+	// mu) reads and changes.
+	dates          *dateStats
+	datesCommitted map[int64]dateStat
+
 	// qmu guards queue, the write transactions waiting for a batch.
 	qmu   sync.Mutex
 	queue []*writeReq
@@ -83,6 +89,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if err := s.writeStats(ctx); err != nil {
 		s.closeAll()
 		return nil, err
+	}
+	if err := s.loadDateStats(ctx); err != nil {
+		s.closeAll()
+		return nil, fmt.Errorf("sqlite: read date statistics: %w", err)
 	}
 	if s.r, err = sql.Open("sqlite", common+"&_pragma=query_only(1)&_pragma=mmap_size(2147418112)&_pragma=cache_size(-16384)"); err != nil {
 		s.closeAll()

@@ -124,9 +124,15 @@ func (s *Store) runBatch(batch []*writeReq) {
 		finish(err)
 		return
 	}
+	// Searches plan with the batch's date statistics from before they
+	// can see its rows.
+	s.dates.publish(b.dates)
 	if err := sqlTx.Commit(); err != nil {
 		finish(storeErr("commit", err))
 		return
+	}
+	for k, st := range b.dates {
+		s.datesCommitted[k] = s.datesCommitted[k].merge(st)
 	}
 	s.seq, s.last = seq, last
 	for _, r := range ok {
@@ -167,6 +173,8 @@ type tx struct {
 	// not written yet; flushed says it wrote those of the batch.
 	counts  counts
 	flushed bool
+	// dates are the date statistics t wrote to datestat.
+	dates map[int64]dateStat
 }
 
 // batchState is what the transactions of a batch share: the statements
@@ -177,6 +185,8 @@ type batchState struct {
 	tx     *sql.Tx
 	stmts  map[*sql.Stmt]*sql.Stmt
 	counts counts
+	// dates are the date statistics the succeeded transactions wrote.
+	dates map[int64]dateStat
 }
 
 // counts are changes to the live resources of each type and of each
@@ -238,6 +248,12 @@ func (b *batchState) keep(t *tx) {
 		clear(b.counts.params)
 	}
 	b.counts.add(&t.counts)
+	for k, st := range t.dates {
+		if b.dates == nil {
+			b.dates = map[int64]dateStat{}
+		}
+		b.dates[k] = b.dates[k].merge(st)
+	}
 }
 
 func (b *batchState) flushCounts(ctx context.Context, s *Store) error {
@@ -289,7 +305,7 @@ func (t *tx) Search(ctx context.Context, q *search.Query) (*engine.SearchResult,
 	if err := t.flushCounts(ctx); err != nil {
 		return nil, err
 	}
-	return find(ctx, t.tx, q)
+	return find(ctx, t.s, t.tx, q)
 }
 
 // Now returns one time for the whole transaction: the wall clock at
@@ -400,6 +416,7 @@ func (t *tx) index(ctx context.Context, rid int64, r *fhir.Resource, idx *search
 			return nil
 		},
 		counted: func(k int64) { t.countParam(k, 1) },
+		dates:   func(k int64, n int, span int64) error { return t.noteDates(ctx, k, n, span) },
 	}
 	return storeErr("index", w.write(ctx, rid, r.Type, idx))
 }

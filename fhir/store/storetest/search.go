@@ -18,6 +18,7 @@ var searchTests = []test{
 	{name: "Tokens", run: testSearchTokens},
 	{name: "Strings", run: testSearchStrings},
 	{name: "Dates", run: testSearchDates},
+	{name: "DateWindows", run: testSearchDateWindows},
 	{name: "ApproxDates", run: testSearchApproxDates},
 	{name: "LastUpdated", run: testSearchLastUpdated},
 	{name: "Numbers", run: testSearchNumbers},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -73,6 +74,87 @@ func testSearchDates(t *testing.T, s engine.Store) {
 	runVectors(t, s, fixtures, vectors)
 }
 
+// testSearchDateWindows: several clauses on one date parameter find what
+// each finds alone, in common, with every pair of prefixes; whether each
+// resource holds one value of the parameter (a store may then plan the
+// clauses as one index range over the values' starts, knowing how long
+// the values are) or some hold several, which may satisfy each clause
+// with a different value.
+func testSearchDateWindows(t *testing.T, s engine.Store) {
+	writeFixtures(t, s, []*fixture{
+		fx(patient, "in").date("birthdate", "1960-06-15"),
+		fx(patient, "first").date("birthdate", "1960-01-01"),
+		fx(patient, "last").date("birthdate", "1960-12-31T23:59:59Z"),
+		fx(patient, "before").date("birthdate", "1959-12-31"),
+		fx(patient, "after").date("birthdate", "1961-01-01"),
+		fx(patient, "year").date("birthdate", "1960"),
+		fx(patient, "month").date("birthdate", "1959-12"),
+		fx(patient, "decades").period("birthdate", "1940", "1975"),
+		fx(patient, "none"),
+	})
+	var clauses []search.Clause
+	for _, p := range []search.Prefix{search.PrefixEq, search.PrefixGe, search.PrefixGt, search.PrefixSa, search.PrefixAp} {
+		for _, v := range []string{"1959", "1960-01-01", "1960-06"} {
+			clauses = append(clauses, dateClause("birthdate", dv(p, v)))
+		}
+	}
+	for _, p := range []search.Prefix{search.PrefixLt, search.PrefixLe, search.PrefixEb, search.PrefixNe} {
+		for _, v := range []string{"1960-06", "1961-01-01", "1961"} {
+			clauses = append(clauses, dateClause("birthdate", dv(p, v)))
+		}
+	}
+	clauses = append(clauses, dateClause("birthdate", dv(search.PrefixLt, "1950"), dv(search.PrefixGe, "1960-06-15")))
+	pt := of(patient)
+	check := func(stage string) {
+		t.Helper()
+		alone := make([]map[string]bool, len(clauses))
+		for i, cl := range clauses {
+			alone[i] = map[string]bool{}
+			for _, r := range mustSearch(t, s, sq(pt, cl), 0) {
+				alone[i][r.Ref()] = true
+			}
+		}
+		both := func(sets ...map[string]bool) []string {
+			var out []string
+			for ref := range sets[0] {
+				in := true
+				for _, o := range sets[1:] {
+					in = in && o[ref]
+				}
+				if in {
+					out = append(out, ref)
+				}
+			}
+			return out
+		}
+		for i := range clauses {
+			for j := i + 1; j < len(clauses); j++ {
+				q := sq(pt, clauses[i], clauses[j])
+				name := fmt.Sprintf("%s: %+v and %+v", stage, clauses[i].Values, clauses[j].Values)
+				checkRefs(t, name, mustSearch(t, s, q, 0), both(alone[i], alone[j]))
+			}
+		}
+		// Three clauses; and the pair paged.
+		for _, c := range [][3]int{{1, 16, 20}, {3, 19, 27}, {0, 4, 17}} {
+			q := sq(pt, clauses[c[0]], clauses[c[1]], clauses[c[2]])
+			want := both(alone[c[0]], alone[c[1]], alone[c[2]])
+			checkRefs(t, fmt.Sprint(stage, ": clauses ", c), mustSearch(t, s, q, 0), want)
+			checkRefs(t, fmt.Sprint(stage, ": clauses ", c, " in pages of 2"), pageAll(t, s, q, 2), want)
+		}
+	}
+	check("one value each")
+	// Two values, each satisfying one clause of a pair.
+	r, idx := fx(patient, "both-ends").date("birthdate", "1900").date("birthdate", "2100").version(1)
+	mustPut(t, s, r, idx)
+	check("a resource with two values")
+	ge := dateClause("birthdate", dv(search.PrefixGe, "1960-01-01"))
+	lt := dateClause("birthdate", dv(search.PrefixLt, "1961-01-01"))
+	found := mustSearch(t, s, sq(pt, ge, lt), 0)
+	if !slices.ContainsFunc(found, func(r *fhir.Resource) bool { return r.ID == "both-ends" }) {
+		t.Errorf("birthdate=ge1960-01-01&birthdate=lt1961-01-01 misses a Patient born in 1900 and in 2100: found %v", keys(found))
+	}
+}
+
 // testSearchApproxDates: ap widens the search range by a tenth of its
 // distance from now, and by a day at least. The fixtures are placed
 // relative to the time of the test.
@@ -131,6 +213,17 @@ func testSearchLastUpdated(t *testing.T, s engine.Store) {
 	for _, c := range cases {
 		checkSearch(t, s, fmt.Sprintf("_lastUpdated=%s%s", c.prefix, c.value), lu(c.prefix, c.value), c.want...)
 	}
+	// Two clauses bound a window.
+	both := func(p1 search.Prefix, v1 string, p2 search.Prefix, v2 string) *search.Query {
+		return sq(of(patient), dateClause("_lastUpdated", dv(p1, v1)), dateClause("_lastUpdated", dv(p2, v2)))
+	}
+	a := rs[0].LastUpdated.Format("2006-01-02T15:04:05.000Z07:00")
+	last := rs[2].LastUpdated.Format("2006-01-02T15:04:05.000Z07:00")
+	checkSearch(t, s, "_lastUpdated=ge b&_lastUpdated=le b", both(search.PrefixGe, b, search.PrefixLe, b), rs[1])
+	checkSearch(t, s, "_lastUpdated=gt a&_lastUpdated=lt c", both(search.PrefixGt, a, search.PrefixLt, last), rs[1])
+	checkSearch(t, s, "_lastUpdated=ge a&_lastUpdated=lt c", both(search.PrefixGe, a, search.PrefixLt, last), rs[0], rs[1])
+	checkSearch(t, s, "_lastUpdated=gt b&_lastUpdated=lt b", both(search.PrefixGt, b, search.PrefixLt, b))
+	checkSearch(t, s, "_lastUpdated=ge 2000&_lastUpdated=le c", both(search.PrefixGe, "2000", search.PrefixLe, last), rs...)
 	c := mustCreate(t, s, patient, "c", 2)
 	checkSearch(t, s, "_lastUpdated of an update", lu(search.PrefixGt, b), c)
 	checkSearch(t, s, "_lastUpdated of an update, before", lu(search.PrefixLe, b), rs[0], rs[1])
