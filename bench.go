@@ -27,7 +27,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	archive := fs.String("synthea", "../shared/data/fhir/synthea-r4.tar.gz", "the Synthea sample archive the patients are made from")
 	sizes := fs.String("patients", "1000,10000", "data set sizes to measure, comma-separated")
 	dir := fs.String("dir", "", "keep the loaded stores here and reuse them on later runs (default: a temporary directory)")
-	requests := fs.Int("requests", 200, "sequential requests per query, for the latency percentiles")
+	requests := fs.Int("requests", 200, "requests per query and data set for the latency percentiles, sent one at a time to each data set in turn")
 	clients := fs.Int("clients", 8, "concurrent clients for the throughput run")
 	duration := fs.Duration("duration", 3*time.Second, "length of each throughput run")
 	if err := fs.Parse(args[1:]); err != nil {

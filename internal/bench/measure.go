@@ -50,21 +50,30 @@ func (c *client) get(ctx context.Context, url string) ([]byte, error) {
 	return body, nil
 }
 
-// measure runs next() requests one after another for latency (n of them),
-// then from clients goroutines for d for throughput.
-func (c *client) measure(ctx context.Context, n, clients int, d time.Duration, next func(i int) string) (Stats, error) {
-	lat := make([]time.Duration, 0, n)
-	for i := range n {
-		u := next(i)
-		start := time.Now()
-		if _, err := c.get(ctx, u); err != nil {
-			return Stats{}, err
+// latencies sends the requests of paths one after another, each to every
+// target in turn, and returns each target's percentiles.
+func (c *client) latencies(ctx context.Context, targets []*target, paths []func(t *target) string) ([]Stats, error) {
+	lat := make([][]time.Duration, len(targets))
+	for _, path := range paths {
+		for j, t := range targets {
+			start := time.Now()
+			if _, err := c.get(ctx, t.base+path(t)); err != nil {
+				return nil, err
+			}
+			lat[j] = append(lat[j], time.Since(start))
 		}
-		lat = append(lat, time.Since(start))
 	}
-	slices.Sort(lat)
-	st := Stats{P50: lat[len(lat)/2], P99: lat[min(len(lat)-1, len(lat)*99/100)], Requests: n}
+	out := make([]Stats, len(targets))
+	for j, l := range lat {
+		slices.Sort(l)
+		out[j] = Stats{P50: l[len(l)/2], P99: l[min(len(l)-1, len(l)*99/100)], Requests: len(l)}
+	}
+	return out, nil
+}
 
+// throughput sends next(i) requests from clients goroutines for d and
+// returns the requests answered per second.
+func (c *client) throughput(ctx context.Context, clients int, d time.Duration, next func(i int) string) (float64, error) {
 	var done atomic.Int64
 	var firstErr error
 	var once sync.Once
@@ -85,6 +94,5 @@ func (c *client) measure(ctx context.Context, n, clients int, d time.Duration, n
 		}()
 	}
 	wg.Wait()
-	st.PerSec = float64(done.Load()) / time.Since(start).Seconds()
-	return st, firstErr
+	return float64(done.Load()) / time.Since(start).Seconds(), firstErr
 }

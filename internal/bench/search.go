@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -51,7 +52,11 @@ type pools struct {
 	identifiers, families, conditionCodes, observationCodes []string
 }
 
-// Search runs the search benchmark and writes its table to w.
+// Search runs the search benchmark and writes its table to w. Every size
+// is loaded and served at once, and the latency runs interleave their
+// requests (the same query to each size in turn), so that the growth from
+// one size to the next is measured under the same conditions on a shared
+// machine; the throughput runs follow, one size at a time.
 func Search(ctx context.Context, opts SearchOptions, w io.Writer) error {
 	if _, err := os.Stat(opts.Archive); err != nil {
 		return fmt.Errorf("the Synthea archive is needed: %w", err)
@@ -65,82 +70,137 @@ func Search(ctx context.Context, opts SearchOptions, w io.Writer) error {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	results := map[int]map[string]Stats{}
+	var targets []*target
+	defer func() {
+		for _, t := range targets {
+			t.close()
+		}
+	}()
+	var p *pools
 	for _, n := range opts.Patients {
-		st, err := searchAt(ctx, opts, filepath.Join(dir, strconv.Itoa(n)), n)
+		t, pn, err := serve(ctx, opts, filepath.Join(dir, strconv.Itoa(n)), n)
 		if err != nil {
 			return fmt.Errorf("%d patients: %w", n, err)
 		}
-		results[n] = st
+		targets, p = append(targets, t), pn
+	}
+	c := newClient(opts.Clients)
+	for _, t := range targets {
+		page50, err := followNext(ctx, c, t.base+"Observation?_sort=-date", 49)
+		if err != nil {
+			return fmt.Errorf("%d patients: %w", t.patients, err)
+		}
+		t.page50 = strings.TrimPrefix(page50, t.base)
+	}
+	results := map[int]map[string]Stats{}
+	for _, t := range targets {
+		results[t.patients] = map[string]Stats{}
+	}
+	for _, m := range searchMix(p) {
+		paths := make([]func(t *target) string, opts.Requests)
+		for i := range paths {
+			paths[i] = m.path()
+		}
+		// One warm-up pass, as a running server has.
+		for _, t := range targets {
+			if _, err := c.get(ctx, t.base+paths[0](t)); err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
+		}
+		lat, err := c.latencies(ctx, targets, paths)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+		for i, t := range targets {
+			st := lat[i]
+			st.PerSec, err = c.throughput(ctx, opts.Clients, opts.Duration, func(i int) string {
+				return t.base + paths[i%len(paths)](t)
+			})
+			if err != nil {
+				return fmt.Errorf("%s at %d patients: %w", m.name, t.patients, err)
+			}
+			results[t.patients][m.name] = st
+		}
 	}
 	return printSearch(w, opts.Patients, results)
 }
 
-func searchAt(ctx context.Context, opts SearchOptions, dir string, patients int) (map[string]Stats, error) {
+// target is one data set served for the benchmark.
+type target struct {
+	patients int
+	base     string // the FHIR base URL, ending in "/"
+	page50   string // the path of page 50 of Observation?_sort=-date
+	close    func()
+}
+
+// serve opens (loading when needed) the store of the given size in dir
+// and serves it over HTTP.
+func serve(ctx context.Context, opts SearchOptions, dir string, patients int) (*target, *pools, error) {
 	log := opts.Log
 	store, err := sqlite.Open(ctx, dir, sqlite.Options{Logger: log})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer store.Close()
 	eng, err := engine.New(store, engine.Options{Logger: log})
 	if err != nil {
-		return nil, err
+		store.Close()
+		return nil, nil, err
 	}
 	p, err := loadPatients(ctx, eng, opts, dir, patients)
 	if err != nil {
-		return nil, err
+		store.Close()
+		return nil, nil, err
 	}
 	ts := httptest.NewServer(server.New(eng, server.Options{Logger: log}))
-	defer ts.Close()
-	base := ts.URL + "/fhir/"
-	c := newClient(opts.Clients)
+	return &target{patients: patients, base: ts.URL + "/fhir/", close: func() {
+		ts.Close()
+		store.Close()
+	}}, p, nil
+}
+
+// mixQuery is a query of the mix: path draws the next request's path
+// (relative to the FHIR base), the same for every data set.
+type mixQuery struct {
+	name string
+	path func() func(t *target) string
+}
+
+// searchMix returns the query mix, with values from p drawn by a
+// fixed seed.
+func searchMix(p *pools) []mixQuery {
 	rnd := rand.New(rand.NewPCG(1, 2))
 	pick := func(xs []string) string { return xs[rnd.IntN(len(xs))] }
 	q := url.QueryEscape
-	mix := []struct {
-		name string
-		next func(int) string
-	}{
-		{"Patient?identifier", func(int) string { return base + "Patient?identifier=" + q(pick(p.identifiers)) }},
-		{"Patient?name", func(int) string { return base + "Patient?name=" + q(pick(p.families)) }},
-		{"Patient?birthdate range", func(int) string {
+	same := func(f func() string) func() func(t *target) string {
+		return func() func(t *target) string {
+			path := f()
+			return func(*target) string { return path }
+		}
+	}
+	return []mixQuery{
+		{"Patient?identifier", same(func() string { return "Patient?identifier=" + q(pick(p.identifiers)) })},
+		{"Patient?name", same(func() string { return "Patient?name=" + q(pick(p.families)) })},
+		{"Patient?birthdate range", same(func() string {
 			y := 1920 + rnd.IntN(90)
-			return fmt.Sprintf("%sPatient?birthdate=ge%d-01-01&birthdate=lt%d-01-01", base, y, y+1)
-		}},
-		{"Observation?code&date range", func(int) string {
+			return fmt.Sprintf("Patient?birthdate=ge%d-01-01&birthdate=lt%d-01-01", y, y+1)
+		})},
+		{"Observation?code&date range", same(func() string {
 			y := 2000 + rnd.IntN(20)
-			return fmt.Sprintf("%sObservation?code=%s&date=ge%d&date=lt%d", base, q(pick(p.observationCodes)), y, y+1)
+			return fmt.Sprintf("Observation?code=%s&date=ge%d&date=lt%d", q(pick(p.observationCodes)), y, y+1)
+		})},
+		{"Condition?code", same(func() string { return "Condition?code=" + q(pick(p.conditionCodes)) })},
+		{"Observation?subject:Patient.name", same(func() string {
+			return "Observation?subject:Patient.name=" + q(pick(p.families))
+		})},
+		{"Patient?_revinclude=Condition:subject", same(func() string { return "Patient?_revinclude=Condition:subject" })},
+		{"Patient?_has:Condition:subject:code", same(func() string {
+			return "Patient?_has:Condition:subject:code=" + q(pick(p.conditionCodes))
+		})},
+		{"Observation?_sort=-date page 50", func() func(t *target) string {
+			return func(t *target) string { return t.page50 }
 		}},
-		{"Condition?code", func(int) string { return base + "Condition?code=" + q(pick(p.conditionCodes)) }},
-		{"Observation?subject:Patient.name", func(int) string {
-			return base + "Observation?subject:Patient.name=" + q(pick(p.families))
-		}},
-		{"Patient?_revinclude=Condition:subject", func(int) string { return base + "Patient?_revinclude=Condition:subject" }},
-		{"Patient?_has:Condition:subject:code", func(int) string {
-			return base + "Patient?_has:Condition:subject:code=" + q(pick(p.conditionCodes))
-		}},
-		{"Observation?_sort=-date page 50", nil},
-		{"Observation?_summary=count", func(int) string { return base + "Observation?_summary=count" }},
+		{"Observation?_summary=count", same(func() string { return "Observation?_summary=count" })},
 	}
-	page50, err := followNext(ctx, c, base+"Observation?_sort=-date", 49)
-	if err != nil {
-		return nil, err
-	}
-	mix[8].next = func(int) string { return page50 }
-	out := map[string]Stats{}
-	for _, m := range mix {
-		// One warm-up pass, as a running server has.
-		if _, err := c.get(ctx, m.next(0)); err != nil {
-			return nil, err
-		}
-		st, err := c.measure(ctx, opts.Requests, opts.Clients, opts.Duration, m.next)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", m.name, err)
-		}
-		out[m.name] = st
-	}
-	return out, nil
 }
 
 // followNext follows n next links from url and returns the link reached.
