@@ -121,6 +121,10 @@ func (t *tx) noteDates(ctx context.Context, k int64, n int, span int64) error {
 	return err
 }
 
+// windowCosts: a window tests nothing, and lists its matches from one
+// index range.
+var windowCosts = &costs{cond: 0, drive: 1}
+
 // dateSpan returns hi - lo without overflowing.
 func dateSpan(lo, hi int64) int64 {
 	if d := satAdd(hi, -lo); d >= 0 {
@@ -173,7 +177,11 @@ func clauseWindow(cl *search.Clause, span int64, now time.Time) window {
 // fuseDates adds to r a window clause for each date parameter that two
 // or more of the query's clauses bound, when its values allow one.
 func (c *searcher) fuseDates(r *typeRun, clauses []search.Clause) {
-	byParam := map[string][]*search.Clause{}
+	type group struct {
+		clauses []*search.Clause
+		at      []int // their indexes in the query
+	}
+	byParam := map[string]*group{}
 	var params []string
 	for i := range clauses {
 		cl := &clauses[i]
@@ -181,13 +189,16 @@ func (c *searcher) fuseDates(r *typeRun, clauses []search.Clause) {
 			cl.Missing != nil || len(cl.Values) == 0 {
 			continue
 		}
-		if byParam[cl.Param] == nil {
+		g := byParam[cl.Param]
+		if g == nil {
+			g = &group{}
+			byParam[cl.Param] = g
 			params = append(params, cl.Param)
 		}
-		byParam[cl.Param] = append(byParam[cl.Param], cl)
+		g.clauses, g.at = append(g.clauses, cl), append(g.at, i)
 	}
 	for _, p := range params {
-		cls := byParam[p]
+		cls := byParam[p].clauses
 		if len(cls) < 2 {
 			continue
 		}
@@ -208,7 +219,9 @@ func (c *searcher) fuseDates(r *typeRun, clauses []search.Clause) {
 		if w == anyWindow {
 			continue
 		}
-		r.ms = append(r.ms, c.windowMatcher(r.t, k, special, w))
+		m := c.windowMatcher(r.t, k, special, w)
+		m.implies = byParam[p].at
+		r.ms = append(r.ms, m)
 		r.est, r.capped = append(r.est, -1), append(r.capped, false)
 	}
 }
@@ -235,5 +248,6 @@ func (c *searcher) windowMatcher(t fhir.ResourceType, k int64, special bool, w w
 			bound(q, a+".updated")
 		}
 	}
-	return &matcher{rank: rankRange, selects: []func(q *sq){sel}, cond: func(q *sq, rid string) { q.w("1") }}
+	return &matcher{rank: rankRange, selects: []func(q *sq){sel}, cost: windowCosts,
+		cond: func(q *sq, rid string) { q.w("1") }}
 }

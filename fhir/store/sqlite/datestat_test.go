@@ -156,6 +156,33 @@ func TestDateWindows(t *testing.T) {
 	}
 }
 
+// TestDateWindowEstimate: the estimated total of a pair of date clauses
+// takes their window's count for both, rather than multiplying three
+// selectivities as if the window were independent of the clauses.
+func TestDateWindowEstimate(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	day := int64(24 * time.Hour / time.Millisecond)
+	for i := range 100 {
+		putBirthdates(t, s, fhir.ID(fmt.Sprint("early", i)), [2]int64{year(1900) + int64(i)*day, year(1900) + int64(i+1)*day})
+		putBirthdates(t, s, fhir.ID(fmt.Sprint("late", i)), [2]int64{year(2000) + int64(i)*day, year(2000) + int64(i+1)*day})
+	}
+	for i := range 150 {
+		putBirthdates(t, s, fhir.ID(fmt.Sprint("in", i)), [2]int64{year(1960) + int64(i)*day, year(1960) + int64(i+1)*day})
+	}
+	q := &search.Query{Types: []fhir.ResourceType{"Patient"}, Count: 1, Total: search.TotalEstimate, Clauses: []search.Clause{
+		{Param: "birthdate", Type: search.TypeDate, Values: []search.Value{{Prefix: search.PrefixGe, DateLo: year(1960), DateHi: year(1961)}}},
+		{Param: "birthdate", Type: search.TypeDate, Values: []search.Value{{Prefix: search.PrefixLt, DateLo: year(1961), DateHi: year(1962)}}},
+	}}
+	res, err := s.Search(t.Context(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total < 149 || res.Total > 151 {
+		t.Errorf("estimated total of the 150 born in 1960: %d", res.Total)
+	}
+}
+
 // TestSpanOf: spans SQLite computed as REAL convert back exactly, and an
 // open-ended value's span is unbounded.
 func TestSpanOf(t *testing.T) {

@@ -35,6 +35,9 @@ type matcher struct {
 	// cost, when set, is the relative cost of cond and of listing a
 	// match (simple index lookups cost 1).
 	cost *costs
+	// implies, for a clause the planner derived from others (a date
+	// window), lists them: its selectivity stands for theirs together.
+	implies []int
 }
 
 // costs are the relative costs of a matcher's operations.

@@ -155,16 +155,32 @@ func (r *typeRun) empty() bool {
 	return false
 }
 
+// selectivity returns the fraction of r's resources that its clauses but
+// skip are estimated to match, taken as independent, except that a derived
+// clause with an estimate stands for those it is derived from.
+func (r *typeRun) selectivity(skip int) float64 {
+	implied := map[int]bool{}
+	for i, m := range r.ms {
+		if r.est[i] >= 0 {
+			for _, j := range m.implies {
+				implied[j] = true
+			}
+		}
+	}
+	sel := 1.0
+	for i := range r.ms {
+		if i != skip && !implied[i] && r.est[i] >= 0 && r.n > 0 {
+			sel *= float64(r.est[i]) / float64(r.n)
+		}
+	}
+	return sel
+}
+
 // scanRows estimates the rows a walk testing every clause but skip reads
 // to fill a page of limit rows: limit over the clauses' selectivity, at
 // most every resource.
 func (r *typeRun) scanRows(limit int, skip int) float64 {
-	sel := 1.0
-	for i := range r.ms {
-		if i != skip && r.est[i] >= 0 && r.n > 0 {
-			sel *= float64(r.est[i]) / float64(r.n)
-		}
-	}
+	sel := r.selectivity(skip)
 	if sel <= 0 {
 		return float64(r.n)
 	}

@@ -112,13 +112,7 @@ func (r *typeRun) estimateTotal() float64 {
 	if len(r.ms) == 1 && r.est[0] >= 0 && !r.capped[0] {
 		return float64(r.est[0])
 	}
-	n := float64(r.n)
-	for i := range r.ms {
-		if r.est[i] >= 0 && r.n > 0 {
-			n *= float64(r.est[i]) / float64(r.n)
-		}
-	}
-	return n
+	return float64(r.n) * r.selectivity(-1)
 }
 
 // count counts the matches of r.
