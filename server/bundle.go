@@ -68,6 +68,60 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
+// encode writes the Bundle as JSON. Its resources are copied in as stored
+// (valid JSON, checked when they were written), not re-encoded: encoding/json
+// would scan and compact every byte of every resource again, which was
+// nearly half the cost of a page of 20 Patients.
+func (b *bundle) encode() ([]byte, error) {
+	head := *b
+	head.Entry = nil
+	out, err := marshal(&head)
+	if err != nil || len(b.Entry) == 0 {
+		return out, err
+	}
+	size := len(out) + 16
+	for _, e := range b.Entry {
+		size += len(e.FullURL) + len(e.Resource) + 64
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	buf.Write(out[:len(out)-1]) // without its closing brace
+	buf.WriteString(`,"entry":[`)
+	for i, e := range b.Entry {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('{')
+		sep := ""
+		if e.FullURL != "" {
+			u, err := marshal(e.FullURL)
+			if err != nil {
+				return nil, err
+			}
+			buf.WriteString(`"fullUrl":`)
+			buf.Write(u)
+			sep = ","
+		}
+		if len(e.Resource) > 0 {
+			buf.WriteString(sep + `"resource":`)
+			buf.Write(e.Resource)
+			sep = ","
+		}
+		rest := e
+		rest.FullURL, rest.Resource = "", nil
+		r, err := marshal(&rest)
+		if err != nil {
+			return nil, err
+		}
+		if len(r) > 2 { // not {}
+			buf.WriteString(sep)
+			buf.Write(r[1 : len(r)-1])
+		}
+		buf.WriteByte('}')
+	}
+	buf.WriteString("]}")
+	return buf.Bytes(), nil
+}
+
 func newBundle(typ string) *bundle {
 	return &bundle{ResourceType: "Bundle", ID: uuid.NewString(), Type: typ,
 		Meta: &bundleMeta{LastUpdated: fhir.FormatInstant(time.Now())}}

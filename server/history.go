@@ -39,7 +39,7 @@ func (s *Server) history(c *gin.Context, t fhir.ResourceType, id fhir.ID) error 
 	for _, r := range page.Versions {
 		b.Entry = append(b.Entry, historyEntry(base, r))
 	}
-	out, err := marshal(b)
+	out, err := b.encode()
 	if err != nil {
 		return fhir.Internal("the history Bundle could not be written", err)
 	}

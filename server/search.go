@@ -60,7 +60,7 @@ func (s *Server) search(c *gin.Context, t fhir.ResourceType) error {
 	if len(page.Warnings) > 0 {
 		b.Entry = append(b.Entry, bundleEntry{Resource: fhir.Outcome(page.Warnings), Search: &entrySearch{Mode: "outcome"}})
 	}
-	out, err := marshal(b)
+	out, err := b.encode()
 	if err != nil {
 		return fhir.Internal("the search Bundle could not be written", err)
 	}
