@@ -4,22 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/cpms-fhir/cpms/fhir/model/internal/gen"
+	"github.com/cpms-fhir/cpms/internal/testfixture"
 )
 
 func TestGeneratedTableUpToDate(t *testing.T) {
-	data, err := gen.FindDataDir(".")
-	if err != nil {
-		t.Skipf("cannot locate the shared data folder (%v): cannot check the generated table", err)
-	}
-	defs := filepath.Join(data, "fhir", "definitions-r4")
-	if _, err := os.Stat(defs); err != nil {
-		t.Skipf("shared FHIR definitions not available (%v): cannot check the generated table", err)
-	}
+	defs := testfixture.SharedData(t, "fhir", "definitions-r4")
 	want, err := gen.Build(defs)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/cpms-fhir/cpms/internal/gendata"
 )
 
 // SharedData returns the path of rel inside the shared third-party test
@@ -12,21 +14,11 @@ import (
 // as in a fresh clone; CI has them.
 func SharedData(tb testing.TB, rel ...string) string {
 	tb.Helper()
-	dir, err := os.Getwd()
+	dir, err := gendata.SharedDir(".")
 	if err != nil {
-		tb.Fatal(err)
+		tb.Skipf("cannot locate ../shared/data (%v): skipping", err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("no go.mod above the working directory: cannot locate ../shared/data")
-		}
-		dir = parent
-	}
-	p := filepath.Join(append([]string{dir, "..", "shared", "data"}, rel...)...)
+	p := filepath.Join(append([]string{dir}, rel...)...)
 	if _, err := os.Stat(p); err != nil {
 		tb.Skipf("the shared test data is absent (%s): skipping", p)
 	}

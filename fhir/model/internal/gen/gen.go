@@ -370,38 +370,3 @@ func marshal(m *Model) ([]byte, error) {
 	buf.WriteString("]}\n")
 	return buf.Bytes(), nil
 }
-
-// Compress gzips data deterministically (no name, no modification time).
-func Compress(data []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := zw.Write(data); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// FindDataDir returns the shared test-data folder: ../shared/data relative to
-// the module root (the nearest parent of start holding go.mod).
-func FindDataDir(start string) (string, error) {
-	dir, err := filepath.Abs(start)
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above %s", start)
-		}
-		dir = parent
-	}
-}

@@ -8,39 +8,8 @@
 package main
 
 import (
-	"flag"
-	"fmt"
-	"os"
-	"path/filepath"
-
 	"github.com/cpms-fhir/cpms/fhir/model/internal/gen"
+	"github.com/cpms-fhir/cpms/internal/gendata"
 )
 
-func main() {
-	defs := flag.String("defs", "", "definitions-r4 folder (default: ../shared/data/fhir/definitions-r4 from the module root)")
-	out := flag.String("out", "r4.json.gz", "output file")
-	flag.Parse()
-	if err := run(*defs, *out); err != nil {
-		fmt.Fprintln(os.Stderr, "genmodel:", err)
-		os.Exit(1)
-	}
-}
-
-func run(defs, out string) error {
-	if defs == "" {
-		data, err := gen.FindDataDir(".")
-		if err != nil {
-			return err
-		}
-		defs = filepath.Join(data, "fhir", "definitions-r4")
-	}
-	raw, err := gen.Build(defs)
-	if err != nil {
-		return err
-	}
-	z, err := gen.Compress(raw)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(out, z, 0o644)
-}
+func main() { gendata.Main("genmodel", "r4.json.gz", gen.Build) }
