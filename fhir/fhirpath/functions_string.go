@@ -93,16 +93,24 @@ func strFunc0(g func(s string) []Item) func(*evalCtx, *funcStep, []Item, []Item)
 }
 
 func strFunc1(g func(s, a string) []Item) func(*evalCtx, *funcStep, []Item, []Item) ([]Item, error) {
+	return strFuncN(1, func(_ *funcStep, s string, args []string) ([]Item, error) { return g(s, args[0]), nil })
+}
+
+// strFuncN returns the function of g, which takes the string input and n
+// string arguments: an empty input or argument gives an empty result.
+func strFuncN(n int, g func(f *funcStep, s string, args []string) ([]Item, error)) func(*evalCtx, *funcStep, []Item, []Item) ([]Item, error) {
 	return func(c *evalCtx, f *funcStep, this, in []Item) ([]Item, error) {
 		s, ok, err := inputString(in, f)
 		if !ok {
 			return nil, err
 		}
-		a, ok, err := c.stringArg(f, 0, this)
-		if !ok {
-			return nil, err
+		args := make([]string, n)
+		for i := range args {
+			if args[i], ok, err = c.stringArg(f, i, this); !ok {
+				return nil, err
+			}
 		}
-		return g(s, a), nil
+		return g(f, s, args)
 	}
 }
 
@@ -135,21 +143,9 @@ func fnSubstring(c *evalCtx, f *funcStep, this, in []Item) ([]Item, error) {
 	return []Item{strItem(string(runes[start:end]))}, nil
 }
 
-func fnReplace(c *evalCtx, f *funcStep, this, in []Item) ([]Item, error) {
-	s, ok, err := inputString(in, f)
-	if !ok {
-		return nil, err
-	}
-	pat, ok, err := c.stringArg(f, 0, this)
-	if !ok {
-		return nil, err
-	}
-	sub, ok, err := c.stringArg(f, 1, this)
-	if !ok {
-		return nil, err
-	}
-	return []Item{strItem(strings.ReplaceAll(s, pat, sub))}, nil
-}
+var fnReplace = strFuncN(2, func(_ *funcStep, s string, args []string) ([]Item, error) {
+	return []Item{strItem(strings.ReplaceAll(s, args[0], args[1]))}, nil
+})
 
 var regexCache sync.Map // pattern → *regexp.Regexp
 
@@ -176,38 +172,19 @@ func compileRegex(pattern string, full bool) (*regexp.Regexp, error) {
 }
 
 func fnMatches(full bool) func(*evalCtx, *funcStep, []Item, []Item) ([]Item, error) {
-	return func(c *evalCtx, f *funcStep, this, in []Item) ([]Item, error) {
-		s, ok, err := inputString(in, f)
-		if !ok {
-			return nil, err
-		}
-		pat, ok, err := c.stringArg(f, 0, this)
-		if !ok {
-			return nil, err
-		}
-		re, err := compileRegex(pat, full)
+	return strFuncN(1, func(f *funcStep, s string, args []string) ([]Item, error) {
+		re, err := compileRegex(args[0], full)
 		if err != nil {
 			return nil, evalErrorf(f.pos, "invalid regular expression: %v", err)
 		}
 		return boolColl(re.MatchString(s)), nil
-	}
+	})
 }
 
 var groupRef = regexp.MustCompile(`\$(\d+)`)
 
-func fnReplaceMatches(c *evalCtx, f *funcStep, this, in []Item) ([]Item, error) {
-	s, ok, err := inputString(in, f)
-	if !ok {
-		return nil, err
-	}
-	pat, ok, err := c.stringArg(f, 0, this)
-	if !ok {
-		return nil, err
-	}
-	sub, ok, err := c.stringArg(f, 1, this)
-	if !ok {
-		return nil, err
-	}
+var fnReplaceMatches = strFuncN(2, func(f *funcStep, s string, args []string) ([]Item, error) {
+	pat, sub := args[0], args[1]
 	if pat == "" {
 		return []Item{strItem(s)}, nil
 	}
@@ -218,7 +195,7 @@ func fnReplaceMatches(c *evalCtx, f *funcStep, this, in []Item) ([]Item, error) 
 	// Java-style $1 group references become ${1} for Go.
 	sub = groupRef.ReplaceAllString(sub, "$${$1}")
 	return []Item{strItem(re.ReplaceAllString(s, sub))}, nil
-}
+})
 
 func fnJoin(c *evalCtx, f *funcStep, this, in []Item) ([]Item, error) {
 	sep := ""
