@@ -165,7 +165,7 @@ func pageBack(t testing.TB, s engine.Store, q *search.Query, n int, pages []*eng
 			t.Fatalf("the page before page %d: %v", i+1, err)
 		}
 		want := pages[i-1]
-		if got, w := refsOf(res.Resources), refsOf(want.Resources); !slices.Equal(got, w) {
+		if got, w := keys(res.Resources), keys(want.Resources); !slices.Equal(got, w) {
 			t.Fatalf("the page before page %d holds %v, want page %d: %v", i+1, got, i, w)
 		}
 		if (res.Prev == "") != (i == 1) {
@@ -179,21 +179,12 @@ func pageBack(t testing.TB, s engine.Store, q *search.Query, n int, pages []*eng
 			if err != nil {
 				t.Fatalf("the page after the page before page %d: %v", i+1, err)
 			}
-			if got, w := refsOf(again.Resources), refsOf(pages[i].Resources); !slices.Equal(got, w) {
+			if got, w := keys(again.Resources), keys(pages[i].Resources); !slices.Equal(got, w) {
 				t.Fatalf("back then forth from page %d gives %v, want %v", i+1, got, w)
 			}
 		}
 		pages[i-1] = res // its previous cursor leads on
 	}
-}
-
-// refsOf returns the references of rs, in order.
-func refsOf(rs []*fhir.Resource) []string {
-	out := make([]string, len(rs))
-	for i, r := range rs {
-		out[i] = r.Ref()
-	}
-	return out
 }
 
 // checkRefs fails the test unless found holds the resources want names,
