@@ -37,6 +37,14 @@ func putBirthdates(t *testing.T, s *Store, id fhir.ID, dates ...[2]int64) {
 	}
 }
 
+// born1960 is birthdate=ge1960&birthdate=lt1961 on Patients.
+func born1960(count int, total search.Total) *search.Query {
+	return &search.Query{Types: []fhir.ResourceType{"Patient"}, Count: count, Total: total, Clauses: []search.Clause{
+		{Param: "birthdate", Type: search.TypeDate, Values: []search.Value{{Prefix: search.PrefixGe, DateLo: year(1960), DateHi: year(1961)}}},
+		{Param: "birthdate", Type: search.TypeDate, Values: []search.Value{{Prefix: search.PrefixLt, DateLo: year(1961), DateHi: year(1962)}}},
+	}}
+}
+
 // bornIn1960 searches birthdate=ge1960&birthdate=lt1961 and returns the
 // ids found and the statements run.
 func bornIn1960(t *testing.T, s *Store) (ids []string, stmts []string) {
@@ -44,10 +52,7 @@ func bornIn1960(t *testing.T, s *Store) (ids []string, stmts []string) {
 	f := func(q string, args []any) { stmts = append(stmts, q) }
 	traceSQL.Store(&f)
 	defer traceSQL.Store(nil)
-	q := &search.Query{Types: []fhir.ResourceType{"Patient"}, Count: 100, Clauses: []search.Clause{
-		{Param: "birthdate", Type: search.TypeDate, Values: []search.Value{{Prefix: search.PrefixGe, DateLo: year(1960), DateHi: year(1961)}}},
-		{Param: "birthdate", Type: search.TypeDate, Values: []search.Value{{Prefix: search.PrefixLt, DateLo: year(1961), DateHi: year(1962)}}},
-	}}
+	q := born1960(100, search.TotalDefault)
 	res, err := s.Search(t.Context(), q)
 	if err != nil {
 		t.Fatal(err)
@@ -170,10 +175,7 @@ func TestDateWindowEstimate(t *testing.T) {
 	for i := range 150 {
 		putBirthdates(t, s, fhir.ID(fmt.Sprint("in", i)), [2]int64{year(1960) + int64(i)*day, year(1960) + int64(i+1)*day})
 	}
-	q := &search.Query{Types: []fhir.ResourceType{"Patient"}, Count: 1, Total: search.TotalEstimate, Clauses: []search.Clause{
-		{Param: "birthdate", Type: search.TypeDate, Values: []search.Value{{Prefix: search.PrefixGe, DateLo: year(1960), DateHi: year(1961)}}},
-		{Param: "birthdate", Type: search.TypeDate, Values: []search.Value{{Prefix: search.PrefixLt, DateLo: year(1961), DateHi: year(1962)}}},
-	}}
+	q := born1960(1, search.TotalEstimate)
 	res, err := s.Search(t.Context(), q)
 	if err != nil {
 		t.Fatal(err)
