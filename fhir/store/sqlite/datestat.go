@@ -125,6 +125,9 @@ func (t *tx) noteDates(ctx context.Context, k int64, n int, span int64) error {
 // index range.
 var windowCosts = &costs{cond: 0, drive: 1}
 
+// coveringWindowCosts: a window that tests its clauses in one lookup.
+var coveringWindowCosts = &costs{cond: 1, drive: 1}
+
 // dateSpan returns hi - lo without overflowing.
 func dateSpan(lo, hi int64) int64 {
 	if d := satAdd(hi, -lo); d >= 0 {
@@ -221,8 +224,37 @@ func (c *searcher) fuseDates(r *typeRun, clauses []search.Clause) {
 		}
 		m := c.windowMatcher(r.t, k, special, w)
 		m.implies = byParam[p].at
+		c.cover(r, m, k)
 		r.ms = append(r.ms, m)
 		r.est, r.capped = append(r.est, -1), append(r.capped, false)
+	}
+}
+
+// cover makes window m of date parameter k test the clauses it implies,
+// when each can test a date row: the parameter holds at most one value
+// per resource (a window exists only then), so the clauses hold of the
+// resource when they hold of its one row, one lookup for them all.
+func (c *searcher) cover(r *typeRun, m *matcher, k int64) {
+	var ons []func(q *sq, a string)
+	for _, i := range m.implies {
+		if r.ms[i].on == nil {
+			return
+		}
+		ons = append(ons, r.ms[i].on)
+	}
+	a := c.alias()
+	m.covers, m.cost = true, coveringWindowCosts
+	m.cond = func(q *sq, rid string) {
+		exists(q, "date", a, rid, k, func(q *sq) {
+			for i, on := range ons {
+				if i > 0 {
+					q.w(" AND ")
+				}
+				q.w("(")
+				on(q, a)
+				q.w(")")
+			}
+		})
 	}
 }
 

@@ -41,9 +41,11 @@ type searcher struct {
 	ctx context.Context
 	db  querier
 	now time.Time
-	// mode is the query's _total mode; clauses, whether it has any.
+	// mode is the query's _total mode; clauses, whether it has any;
+	// single, whether it searches one resource type.
 	mode    search.Total
 	clauses bool
+	single  bool
 	// aliases counts the table aliases given out, so that nested
 	// conditions never shadow each other's.
 	aliases int
@@ -118,7 +120,7 @@ func (c *searcher) run(q *search.Query) (*engine.SearchResult, error) {
 	}
 
 	res := &engine.SearchResult{Total: -1}
-	c.mode, c.clauses = q.Total, len(q.Clauses) > 0
+	c.mode, c.clauses, c.single = q.Total, len(q.Clauses) > 0, len(runs) == 1
 	if count > 0 {
 		rows, more, err := c.collect(runs, after, count)
 		if err != nil {

@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"math"
+
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/search"
 )
@@ -69,7 +71,85 @@ func (c *searcher) chain(t fhir.ResourceType, cl *search.Clause) (*matcher, erro
 				" INDEXED BY ref_th ON "+a+".k = ? AND "+a+".th = "+x+".h", k)
 		})
 	}
+	// The targets that match, times the references to each target.
+	m.estimate = func(bound int64) (int64, bool, error) {
+		var n float64
+		capped := false
+		for i, u := range targets {
+			if !inner[i].drivable() {
+				return 0, false, nil
+			}
+			nu, err := c.bounded(inner[i], bound)
+			if err != nil {
+				return 0, false, err
+			}
+			f, err := c.fanout(k, u)
+			if err != nil {
+				return 0, false, err
+			}
+			n += float64(nu) * f
+			capped = capped || nu >= bound
+		}
+		est := int64(math.Ceil(n))
+		if capped {
+			est = max(est, bound)
+		}
+		return est, true, nil
+	}
+	if len(targets) == 1 {
+		m.group = c.chainGroups(k, targets[0], inner[0])
+	}
 	return m, nil
+}
+
+// fanout estimates how many resources refer to one resource of type u
+// through reference parameter k: those with a value for k over the
+// resources of type u.
+func (c *searcher) fanout(k int64, u fhir.ResourceType) (float64, error) {
+	refs, err := c.paramCount(k)
+	if err != nil || refs == 0 {
+		return 0, err
+	}
+	n, err := c.typeCount(u)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	return float64(refs) / float64(n), nil
+}
+
+// chainGroups groups the matches of a chain through reference parameter
+// k to targets of type u that inner matches by target: a match is listed
+// with the least of its targets.
+func (c *searcher) chainGroups(k int64, u fhir.ResourceType, inner *matcher) *grouping {
+	x, a, x2, a2 := c.alias(), c.alias(), c.alias(), c.alias()
+	return &grouping{keys: c.ridsOf(u, inner), fanout: func() (float64, error) { return c.fanout(k, u) }, rows: func(q *sq, gs []any) {
+		q.w("SELECT "+x+".rid AS g, "+a+".rid AS rid FROM resource "+x+" CROSS JOIN ref "+a+
+			" INDEXED BY ref_th ON "+a+".k = ? AND "+a+".th = "+x+".h WHERE "+x+".rid IN ", k).in(gs)
+		q.w(" AND NOT EXISTS (SELECT 1 FROM ref "+a2+" INDEXED BY ref_rid CROSS JOIN resource "+x2+" INDEXED BY resource_h ON "+
+			x2+".h = "+a2+".th AND "+x2+".deleted = 0 WHERE "+a2+".rid = "+a+".rid AND "+a2+".k = ? AND "+
+			x2+".type = ? AND "+x2+".rid < "+x+".rid AND ", k, string(u))
+		inner.cond(q, x2+".rid")
+		q.w(")")
+	}}
+}
+
+// hasGroups groups the matches of a reverse chain from sources of type
+// src that inner matches, through their reference parameter k to
+// resources of type t, by source: a match is listed with the least
+// source that refers to it.
+func (c *searcher) hasGroups(k int64, t, src fhir.ResourceType, inner *matcher) *grouping {
+	a, x, a2 := c.alias(), c.alias(), c.alias()
+	// A source refers to about one resource.
+	one := func() (float64, error) { return 1, nil }
+	return &grouping{keys: c.ridsOf(src, inner), fanout: one, rows: func(q *sq, gs []any) {
+		q.w("SELECT "+a+".rid AS g, "+x+".rid AS rid FROM ref "+a+" INDEXED BY ref_rid CROSS JOIN resource "+x+
+			" INDEXED BY resource_h ON "+x+".h = "+a+".th AND "+x+".deleted = 0 WHERE "+a+".k = ? AND "+x+".type = ? AND "+
+			a+".rid IN ", k, string(t)).in(gs)
+		q.w(" AND NOT EXISTS (SELECT 1 FROM ref "+a2+" INDEXED BY ref_th WHERE "+a2+".k = ? AND "+a2+".th = "+x+".h AND "+
+			a2+".rid < "+a+".rid AND ", k)
+		inner.cond(q, a2+".rid")
+		q.w(")")
+	}}
 }
 
 // has matches resources that a resource of type Has.Type refers to
@@ -107,6 +187,7 @@ func (c *searcher) has(t fhir.ResourceType, cl *search.Clause) (*matcher, error)
 		q.w(") "+g+" CROSS JOIN ref "+a2+" INDEXED BY ref_rid ON "+a2+".rid = "+g+".rid AND "+a2+".k = ? CROSS JOIN resource "+x2+
 			" INDEXED BY resource_h ON "+x2+".h = "+a2+".th AND "+x2+".deleted = 0 WHERE "+x2+".type = ?", k, string(t))
 	}}
+	m.group = c.hasGroups(k, t, src, inner)
 	return m, nil
 }
 

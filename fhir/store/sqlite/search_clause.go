@@ -38,6 +38,16 @@ type matcher struct {
 	// implies, for a clause the planner derived from others (a date
 	// window), lists them: its selectivity stands for theirs together.
 	implies []int
+	// covers, for such a clause, means its cond tests every clause it
+	// implies: conds then writes it in their place.
+	covers bool
+	// group, for a chain or reverse chain, lists its matches group by
+	// group (search_group.go).
+	group *grouping
+	// on, for a date clause, writes its test of the row of table date
+	// with alias a (the parameter's value), so that a date window can
+	// test several clauses on one row.
+	on func(q *sq, a string)
 }
 
 // costs are the relative costs of a matcher's operations.
@@ -346,7 +356,16 @@ func (c *searcher) date(t fhir.ResourceType, cl *search.Clause) (*matcher, error
 		}
 	}
 	if !special {
-		return simple(a, "date", paramKey(t, cl.Param), rank, parts), nil
+		m := simple(a, "date", paramKey(t, cl.Param), rank, parts)
+		m.on = func(q *sq, a string) {
+			var parts []func(q *sq)
+			for _, v := range cl.Values {
+				p, _ := rangeParts(rangeCols{lo: a + ".lo", hi: a + ".hi"}, v.Prefix, dateBounds(v, c.now))
+				parts = append(parts, p...)
+			}
+			q.or(parts)
+		}
+		return m, nil
 	}
 	m := &matcher{rank: rank, cond: func(q *sq, rid string) {
 		q.w("EXISTS (SELECT 1 FROM resource " + a + " WHERE " + a + ".rid = " + rid + " AND ")

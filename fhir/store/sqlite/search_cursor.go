@@ -25,7 +25,9 @@ import (
 // where "s1" is the format's version, the fingerprint (a hash of the
 // query's types, clauses and sort) ties the cursor to its search, each
 // key is "i<integer>", "f<float>", "s<text>" or null (no value), and "b"
-// (omitted when false) asks for the page before the row.
+// (omitted when false) asks for the page before the row. The cursor of a
+// grouped page (search_group.go) adds "l", its leading clause, and "g",
+// the row's group.
 
 // cursorVersion prefixes the cursors of this format.
 const cursorVersion = "s1."
@@ -36,6 +38,11 @@ type cursor struct {
 	keys   []any
 	rid    int64
 	before bool
+	// grouped: the row is of a grouped page led by clause lead, in group
+	// group.
+	grouped bool
+	lead    int
+	group   int64
 }
 
 type cursorJSON struct {
@@ -43,12 +50,17 @@ type cursorJSON struct {
 	K []*string `json:"k"`
 	R int64     `json:"r"`
 	B bool      `json:"b,omitempty"`
+	L *int      `json:"l,omitempty"`
+	G int64     `json:"g,omitempty"`
 }
 
 // encodeCursor returns the cursor of the page after row (before it, when
 // before is set) for the search fingerprinted fp.
 func encodeCursor(fp string, row pageRow, before bool) string {
 	c := cursorJSON{Q: fp, R: row.rid, K: make([]*string, len(row.keys)), B: before}
+	if row.grouped {
+		c.L, c.G = &row.lead, row.group
+	}
 	for i, k := range row.keys {
 		var s string
 		switch k := k.(type) {
@@ -74,10 +86,7 @@ func encodeCursor(fp string, row pageRow, before bool) string {
 // decodeCursor decodes s, a cursor of the search fingerprinted fp with
 // nkeys sort keys.
 func decodeCursor(s, fp string, nkeys int) (*cursor, error) {
-	bad := func() error {
-		return &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
-			Code: fhir.IssueInvalid, Diagnostics: "the paging cursor is not valid for this search", Expression: []string{engine.CursorParam}}}}
-	}
+	bad := badCursor
 	rest, ok := strings.CutPrefix(s, cursorVersion)
 	if !ok {
 		return nil, bad()
@@ -91,6 +100,12 @@ func decodeCursor(s, fp string, nkeys int) (*cursor, error) {
 		return nil, bad()
 	}
 	out := &cursor{rid: c.R, keys: make([]any, nkeys), before: c.B}
+	if c.L != nil {
+		if *c.L < 0 || nkeys > 0 {
+			return nil, bad()
+		}
+		out.grouped, out.lead, out.group = true, *c.L, c.G
+	}
 	for i, k := range c.K {
 		if k == nil {
 			continue
@@ -119,6 +134,12 @@ func decodeCursor(s, fp string, nkeys int) (*cursor, error) {
 		}
 	}
 	return out, nil
+}
+
+// badCursor is the error of a cursor that is not one of the search's.
+func badCursor() error {
+	return &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+		Code: fhir.IssueInvalid, Diagnostics: "the paging cursor is not valid for this search", Expression: []string{engine.CursorParam}}}}
 }
 
 // fingerprint identifies what a search selects and how it orders: a

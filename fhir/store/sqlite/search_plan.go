@@ -47,6 +47,7 @@ const (
 	planDrive
 	planSortWalk
 	planSortDrive
+	planGroup
 )
 
 // estimate estimates the matches of r's clauses.
@@ -60,8 +61,18 @@ func (c *searcher) estimate(r *typeRun) error {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return r.ms[a].rank - r.ms[b].rank })
+	// A derived clause stands for those it implies: they are not counted.
+	implied := map[int]bool{}
+	for _, m := range r.ms {
+		for _, j := range m.implies {
+			implied[j] = true
+		}
+	}
 	for _, i := range order {
 		m := r.ms[i]
+		if implied[i] {
+			continue
+		}
 		if m.count != nil {
 			n, err := m.count()
 			if err != nil {
@@ -191,10 +202,8 @@ func (r *typeRun) scanRows(limit int, skip int) float64 {
 // skip.
 func (r *typeRun) filterCost(skip int) float64 {
 	c := 0.0
-	for i, m := range r.ms {
-		if i != skip {
-			c += m.costs().cond
-		}
+	for _, i := range r.tested(skip) {
+		c += r.ms[i].costs().cond
 	}
 	return c
 }
@@ -248,19 +257,48 @@ func (r *typeRun) choose(limit int, counting bool) (plan, int) {
 	return p, lead
 }
 
-// conds writes " AND cond" for every clause but skip.
-func (r *typeRun) conds(q *sq, rid string, skip int) {
-	for i, m := range r.ms {
-		if i != skip {
-			q.w(" AND ")
-			m.cond(q, rid)
+// tested returns the clauses that test a resource against every clause
+// but skip: each of them but skip, except that a clause that covers
+// others is tested in their place, even when it is skip.
+func (r *typeRun) tested(skip int) []int {
+	var covered map[int]bool
+	for _, m := range r.ms {
+		if m.covers {
+			if covered == nil {
+				covered = map[int]bool{}
+			}
+			for _, j := range m.implies {
+				covered[j] = true
+			}
 		}
+	}
+	var out []int
+	for i, m := range r.ms {
+		if !covered[i] && (i != skip || m.covers) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// conds writes " AND cond" for the clauses that test a resource against
+// every clause but skip (see tested).
+func (r *typeRun) conds(q *sq, rid string, skip int) {
+	for _, i := range r.tested(skip) {
+		q.w(" AND ")
+		r.ms[i].cond(q, rid)
 	}
 }
 
 // page returns up to limit rows of type r after the cursor, in order (or
 // before it, in reverse order, when the cursor asks for the page before).
 func (c *searcher) page(r *typeRun, after *cursor, limit int) ([]pageRow, error) {
+	if after != nil && after.grouped {
+		if !c.single || after.lead >= len(r.ms) || r.ms[after.lead].group == nil {
+			return nil, badCursor()
+		}
+		return c.groupPage(r, after.lead, after, limit)
+	}
 	if err := c.estimate(r); err != nil {
 		return nil, err
 	}
@@ -269,6 +307,16 @@ func (c *searcher) page(r *typeRun, after *cursor, limit int) ([]pageRow, error)
 	}
 	counting := c.counting(r)
 	p, lead := r.choose(limit, counting)
+	switch {
+	case p == planDrive && r.ms[lead].group != nil && c.single && after == nil && !(counting && !r.capped[lead]) &&
+		forcedPlan.Load() == forceNone:
+		// Without a count to take along, the first page of a drive
+		// through a chain or reverse chain reads only the groups it
+		// needs. (A cursor in rid order keeps its order.)
+		p = planGroup
+	case p == planGroup && (!c.single || after != nil):
+		p = planGroup
+	}
 	back := after != nil && after.before
 	order := " ORDER BY %s"
 	if back {
@@ -317,6 +365,8 @@ func (c *searcher) page(r *typeRun, after *cursor, limit int) ([]pageRow, error)
 			return c.sortWalkBack(r, after, limit)
 		}
 		return c.sortWalk(r, after, limit)
+	case planGroup:
+		return c.groupPage(r, lead, after, limit)
 	}
 	return c.rows(q, 0)
 }
@@ -539,12 +589,18 @@ const (
 	forceScan
 	forceDrive
 	forceWalk
+	forceGroup
 )
 
 // forced returns the forced plan, if any.
 func (r *typeRun) forced(best int) (plan, int, bool) {
+	return r.forcedAs(forcedPlan.Load(), best)
+}
+
+// forcedAs returns plan f where it applies.
+func (r *typeRun) forcedAs(f int32, best int) (plan, int, bool) {
 	sorted := len(r.keys) > 0
-	switch forcedPlan.Load() {
+	switch f {
 	case forceScan:
 		if sorted {
 			return planSortDrive, -1, true
@@ -558,6 +614,13 @@ func (r *typeRun) forced(best int) (plan, int, bool) {
 			return planDrive, best, true
 		}
 		return planScan, -1, true
+	case forceGroup:
+		for i, m := range r.ms {
+			if m.group != nil && !sorted {
+				return planGroup, i, true
+			}
+		}
+		return r.forcedAs(forceDrive, best)
 	case forceWalk:
 		switch {
 		case sorted && r.keys[0].walk != nil:

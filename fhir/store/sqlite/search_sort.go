@@ -209,6 +209,11 @@ func keyset(q *sq, keys []*sortKey, exprs []func(q *sq), ridExpr string, at *cur
 type pageRow struct {
 	rid  int64
 	keys []any
+	// grouped marks a row of a grouped page (search_group.go), listed in
+	// group group of clause lead.
+	grouped bool
+	lead    int
+	group   int64
 }
 
 // compareRows orders rows as the SQL of a page does, so that the pages of

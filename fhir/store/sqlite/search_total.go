@@ -19,9 +19,13 @@ import (
 //   - TotalDefault counts when the query asks for no page (Count 0) or
 //     when counting is cheap: for every type, listing the most selective
 //     indexed clause's matches and testing them against the others costs
-//     at most defaultCountBudget index lookups (a clause of up to 2,000
-//     matches alone, fewer with others). Otherwise it is -1 (the client
-//     can ask for _total=accurate);
+//     at most defaultCountBudget index lookups (a clause of up to 1,000
+//     matches alone, fewer with others, a reverse chain's third of that:
+//     about a millisecond). Otherwise it is -1 (the client can ask for
+//     _total=accurate): a first page then reads what it needs only,
+//     which a count would undo. For the same reason a search led by a
+//     chain or reverse chain, whose first page is grouped
+//     (search_group.go), is not counted;
 //   - TotalNone is always -1.
 //
 // When a search counts and its page is planned from the same clause, the
@@ -29,7 +33,7 @@ import (
 
 // defaultCountBudget bounds the cost (driveCost) of the counts of
 // TotalDefault.
-const defaultCountBudget = 2000
+const defaultCountBudget = 1000
 
 // counting reports whether the search will count the matches of r exactly
 // (when it needs a page: with Count 0 TotalDefault always counts).
@@ -39,6 +43,11 @@ func (c *searcher) counting(r *typeRun) bool {
 		return c.clauses
 	case search.TotalDefault:
 		b := r.best()
+		if b >= 0 && r.ms[b].group != nil && c.single {
+			// A grouped first page reads a few groups: counting would
+			// read them all.
+			return false
+		}
 		return c.clauses && b >= 0 && !r.capped[b] && r.driveCost(b) <= defaultCountBudget
 	}
 	return false

@@ -42,7 +42,7 @@ func TestContract(t *testing.T) {
 // index, walked in order), whatever the planner would choose on the
 // suite's small data.
 func TestContractPlans(t *testing.T) {
-	for _, p := range []string{"scan", "drive", "walk"} {
+	for _, p := range []string{"scan", "drive", "walk", "group"} {
 		t.Run(p, func(t *testing.T) {
 			defer sqlite.ForcePlan(p)()
 			storetest.Run(t, func(t *testing.T) engine.Store { return open(t, t.TempDir()) },

@@ -30,6 +30,7 @@ var searchTests = []test{
 	{name: "Missing", run: testSearchMissing},
 	{name: "Chains", run: testSearchChains},
 	{name: "ReverseChains", run: testSearchReverseChains},
+	{name: "ChainPages", run: testSearchChainPages},
 	{name: "System", run: testSearchSystem},
 	{name: "Sort", run: testSearchSort},
 	{name: "SortNumbers", run: testSearchSortNumbers},

@@ -17,6 +17,7 @@ const (
 	riskAssess    fhir.ResourceType = "RiskAssessment"
 	valueSet      fhir.ResourceType = "ValueSet"
 	questionnaire fhir.ResourceType = "QuestionnaireResponse"
+	condition     fhir.ResourceType = "Condition"
 )
 
 const (

@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 
+	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/engine"
 	"github.com/cpms-fhir/cpms/fhir/search"
 )
@@ -153,4 +155,101 @@ func testSearchSystem(t *testing.T, s engine.Store) {
 		{name: "twice the same type", q: sq(of(patient, patient), ident), want: []string{"Patient/x"}},
 	}
 	runVectors(t, s, fixtures, vectors)
+}
+
+// testSearchChainPages: chains and reverse chains with many matches, read
+// whole and in pages of several sizes, both ways. The references cross in
+// every direction: resources are written in an order unlike that of the
+// resources they refer to, several observations refer to one patient, one
+// observation to two patients of the same name (through performer), and a
+// patient is the subject of several matching conditions, so that a store
+// that lists the matches of a chain by target, or of a reverse chain by
+// source, must list each match once.
+func testSearchChainPages(t *testing.T, s engine.Store) {
+	const patients, observations, conditions = 12, 40, 30
+	pid := func(i int) fhir.ID { return fhir.ID(fmt.Sprint("gp", i%patients)) }
+	kuhn := func(i int) bool { return i%patients%2 == 0 }
+	performers := func(i int) [2]int { return [2]int{i * 5 % patients, i * 7 % patients} }
+	var obs, cons, pats []*fixture
+	for i := range observations {
+		f := fx(observation, fhir.ID(fmt.Sprint("go", i))).ref("subject", patient, pid(i))
+		for _, p := range performers(i) {
+			f.ref("performer", patient, pid(p))
+		}
+		f.tok("code", loinc, map[bool]string{true: "B", false: "A"}[i%3 == 0])
+		obs = append(obs, f)
+	}
+	for i := range conditions {
+		cons = append(cons, fx(condition, fhir.ID(fmt.Sprint("gc", i))).ref("subject", patient, pid(i*7)).
+			tok("code", loinc, map[bool]string{true: "X", false: "Y"}[i%2 == 0]))
+	}
+	for i := range patients {
+		pats = append(pats, fx(patient, pid(i)).str("name", map[bool]string{true: "Kuhn", false: "Lowe"}[kuhn(i)]))
+	}
+	// Half the observations and conditions first, the patients in reverse,
+	// then the rest.
+	fixtures := append(append([]*fixture{}, obs[:observations/2]...), cons[:conditions/2]...)
+	for i := range pats {
+		fixtures = append(fixtures, pats[len(pats)-1-i])
+	}
+	fixtures = append(append(fixtures, obs[observations/2:]...), cons[conditions/2:]...)
+
+	wantObs := func(match func(i int) bool) []string {
+		var out []string
+		for i := range observations {
+			if match(i) {
+				out = append(out, fmt.Sprint("Observation/go", i))
+			}
+		}
+		return out
+	}
+	wantPatients := func(match func(p int) bool) []string {
+		var out []string
+		for p := range patients {
+			if match(p) {
+				out = append(out, fmt.Sprint("Patient/gp", p))
+			}
+		}
+		return out
+	}
+	performedBy := func(i int, match func(p int) bool) bool {
+		return match(performers(i)[0]) || match(performers(i)[1])
+	}
+	hasCondition := func(p int, code string) bool {
+		for i := range conditions {
+			if i*7%patients == p && (i%2 == 0) == (code == "X") {
+				return true
+			}
+		}
+		return false
+	}
+	o, pt := of(observation), of(patient)
+	name := func(v string) search.Clause { return stringClause("name", search.ModNone, v) }
+	tok := func(c string) search.Clause { return tokenClause("code", search.ModNone, sc(loinc, c)) }
+	vectors := []vector{
+		{name: "chain", q: sq(o, chain("subject", pt, name("kuhn"))), want: wantObs(kuhn)},
+		{name: "chain through two references", q: sq(o, chain("performer", pt, name("kuhn"))),
+			want: wantObs(func(i int) bool { return performedBy(i, kuhn) })},
+		{name: "chain and a filter", q: sq(o, chain("performer", pt, name("kuhn")), tok("A")),
+			want: wantObs(func(i int) bool { return performedBy(i, kuhn) && i%3 != 0 })},
+		{name: "reverse chain", q: sq(pt, has(condition, "subject", tok("X"))),
+			want: wantPatients(func(p int) bool { return hasCondition(p, "X") })},
+		{name: "reverse chain through two references", q: sq(pt, has(observation, "performer", tok("A"))),
+			want: wantPatients(func(p int) bool {
+				for i := range observations {
+					if i%3 != 0 && (performers(i)[0] == p || performers(i)[1] == p) {
+						return true
+					}
+				}
+				return false
+			})},
+		{name: "reverse chain and a filter", q: sq(pt, has(condition, "subject", tok("Y")), name("lowe")),
+			want: wantPatients(func(p int) bool { return hasCondition(p, "Y") && !kuhn(p) })},
+	}
+	runVectors(t, s, fixtures, vectors)
+	for _, v := range vectors {
+		for _, n := range []int{1, 3, 7} {
+			checkRefs(t, fmt.Sprintf("%s in pages of %d", v.name, n), pageAll(t, s, v.q, n), v.want)
+		}
+	}
 }
