@@ -106,6 +106,16 @@ func TestCapabilitiesWork(t *testing.T) {
 			if n := ts.historyCount("/fhir/_history"); n == 0 {
 				t.Error("history-system: empty")
 			}
+		case "transaction", "batch":
+			r := ts.do(http.MethodPost, "/fhir", txBundle(code,
+				entry("POST", "Patient", patientJSON("", "Tx"), "urn:uuid:cap"),
+				entry("POST", "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:cap"}}`, "")))
+			wantStatus(t, r, http.StatusOK)
+			for i, e := range responses(t, r, code+"-response", 2) {
+				if s := str(e, "response", "status"); s != "201 Created" {
+					t.Errorf("%s entry %d: %s", code, i, s)
+				}
+			}
 		case "search-system":
 			id := ts.createPatient("SysSearch")
 			r := ts.do(http.MethodGet, "/fhir?_type=Patient&_id="+id, nil)

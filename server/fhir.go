@@ -46,10 +46,13 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 	}
 	switch len(seg) {
 	case 0:
-		if is(http.MethodGet, http.MethodHead) {
+		switch {
+		case is(http.MethodGet, http.MethodHead):
 			return s.search(c, "")
+		case is(http.MethodPost):
+			return s.postBundle(c)
 		}
-		return methodNotAllowed(c, http.MethodGet)
+		return methodNotAllowed(c, http.MethodGet, http.MethodPost)
 	case 1:
 		switch {
 		case seg[0] == "_search":

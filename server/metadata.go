@@ -92,7 +92,7 @@ type capOperation struct {
 var TypeInteractions = []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"}
 
 // SystemInteractions are the interactions declared at the system level.
-var SystemInteractions = []string{"history-system", "search-system"}
+var SystemInteractions = []string{"transaction", "batch", "history-system", "search-system"}
 
 // unsearchable are parameters of the definitions that the server does not
 // evaluate (they are ignored, or refused under handling=strict), so the

@@ -38,6 +38,7 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	router  *gin.Engine
+	sub     *gin.Engine // answers the entries of batches
 	started time.Time
 
 	// capabilities caches the rendered CapabilityStatement by base URL.
@@ -67,6 +68,16 @@ func New(eng *engine.Engine, opts Options) *Server {
 	fhirAPI := s.fhirHandler()
 	r.Any(BasePath, fhirAPI)
 	r.Any(BasePath+"/*path", fhirAPI)
+	// The entries of a batch, and a transaction's reads, are requests to
+	// the same handlers, made inside the server: the caller and request
+	// id are the Bundle request's, and they are not logged on their own.
+	sub := gin.New()
+	sub.RedirectTrailingSlash, sub.RedirectFixedPath = false, false
+	sub.ContextWithFallback = true
+	sub.Use(func(c *gin.Context) { c.Set(keyRequestID, c.GetHeader(RequestIDHeader)) }, s.recover)
+	sub.Any(BasePath, fhirAPI)
+	sub.Any(BasePath+"/*path", fhirAPI)
+	s.sub = sub
 	r.NoRoute(func(c *gin.Context) {
 		s.fail(c, notFoundPath(c.Request.URL.Path))
 	})

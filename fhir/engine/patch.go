@@ -9,6 +9,7 @@ import (
 	jsonpatch "github.com/evanphx/json-patch/v5"
 
 	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/search"
 )
 
 // Patch applies a JSON Patch (RFC 6902) document to the current version of
@@ -113,23 +114,9 @@ func (e *Engine) patch(ctx context.Context, t fhir.ResourceType, id fhir.ID, ops
 		if err := checkIfMatch(cur, ifMatch); err != nil {
 			return nil, err
 		}
-		patched, err := ops.Apply(cur.Body)
+		p, idx, err := e.applyPatch(cur, ops)
 		if err != nil {
-			return nil, &fhir.Error{Kind: fhir.KindUnprocessable, Err: err, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
-				Code: fhir.IssueProcessing, Diagnostics: "the patch cannot be applied to " + cur.Ref() + ": " + err.Error()}}}
-		}
-		p, idx, err := e.prepare(t, id, patched)
-		if err != nil {
-			// The client sent a valid patch whose result is not a valid
-			// resource: the request is understood but cannot be processed.
-			if fe, ok := err.(*fhir.Error); ok && fe.Kind == fhir.KindInvalid {
-				fe.Kind = fhir.KindUnprocessable
-			}
 			return nil, err
-		}
-		if p.ID != id {
-			return nil, &fhir.Error{Kind: fhir.KindUnprocessable, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
-				Code: fhir.IssueInvalid, Diagnostics: "a patch must not change or remove the id", Expression: []string{string(t) + ".id"}}}}
 		}
 		var res *Result
 		err = e.store.Write(ctx, func(tx Tx) error {
@@ -164,4 +151,43 @@ func (e *Engine) patch(ctx context.Context, t fhir.ResourceType, id fhir.ID, ops
 		}
 	}
 	return nil, err
+}
+
+// applyPatch applies ops to cur and prepares the result.
+func (e *Engine) applyPatch(cur *fhir.Resource, ops jsonpatch.Patch) (*fhir.Prepared, *search.Index, error) {
+	patched, err := ops.Apply(cur.Body)
+	if err != nil {
+		return nil, nil, &fhir.Error{Kind: fhir.KindUnprocessable, Err: err, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			Code: fhir.IssueProcessing, Diagnostics: "the patch cannot be applied to " + cur.Ref() + ": " + err.Error()}}}
+	}
+	p, idx, err := e.prepare(cur.Type, cur.ID, patched)
+	if err != nil {
+		// The client sent a valid patch whose result is not a valid
+		// resource: the request is understood but cannot be processed.
+		if fe, ok := err.(*fhir.Error); ok && fe.Kind == fhir.KindInvalid {
+			fe.Kind = fhir.KindUnprocessable
+		}
+		return nil, nil, err
+	}
+	if p.ID != cur.ID {
+		return nil, nil, &fhir.Error{Kind: fhir.KindUnprocessable, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			Code: fhir.IssueInvalid, Diagnostics: "a patch must not change or remove the id", Expression: []string{string(cur.Type) + ".id"}}}}
+	}
+	return p, idx, nil
+}
+
+// patchIn applies ops to cur, read in tx, and writes the result there.
+func (e *Engine) patchIn(ctx context.Context, tx Tx, cur *fhir.Resource, ops jsonpatch.Patch) (*Result, error) {
+	p, idx, err := e.applyPatch(cur, ops)
+	if err != nil {
+		return nil, err
+	}
+	if p.SameContent(cur) {
+		return &Result{Resource: cur, Unchanged: true}, nil
+	}
+	r := &fhir.Resource{Type: cur.Type, ID: cur.ID, Version: cur.Version + 1, Method: fhir.MethodPatch}
+	if err := e.put(ctx, tx, r, p, idx, InteractionPatch); err != nil {
+		return nil, err
+	}
+	return &Result{Resource: r}, nil
 }

@@ -342,9 +342,14 @@ func checkBodyID(p *fhir.Prepared, id fhir.ID) error {
 	return nil
 }
 
+// searcher is what matchOne needs: a Tx, or the Store outside one.
+type searcher interface {
+	Search(ctx context.Context, q *search.Query) (*SearchResult, error)
+}
+
 // matchOne runs q in tx and returns its single match, nil for none, or an
 // error of kind KindPreconditionFailed naming what for several.
-func matchOne(ctx context.Context, tx Tx, q *search.Query, what string) (*fhir.Resource, error) {
+func matchOne(ctx context.Context, tx searcher, q *search.Query, what string) (*fhir.Resource, error) {
 	found, err := tx.Search(ctx, atMostTwo(q))
 	if err != nil {
 		return nil, err

@@ -1,0 +1,413 @@
+package server
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/engine"
+)
+
+// Batch and transaction Bundles (POST [base]). A transaction's writes go
+// to the engine as one unit (engine.Transaction: all or none); its reads,
+// processed last as the specification orders, and every entry of a batch
+// are answered as if they were requests of their own, by the same
+// handlers, inside the server.
+
+// bundleIn is the part of a posted Bundle the server reads.
+type bundleIn struct {
+	ResourceType string    `json:"resourceType"`
+	Type         string    `json:"type"`
+	Entry        []entryIn `json:"entry"`
+}
+
+type entryIn struct {
+	FullURL  string          `json:"fullUrl"`
+	Resource json.RawMessage `json:"resource"`
+	Request  *struct {
+		Method          string `json:"method"`
+		URL             string `json:"url"`
+		IfNoneMatch     string `json:"ifNoneMatch"`
+		IfModifiedSince string `json:"ifModifiedSince"`
+		IfMatch         string `json:"ifMatch"`
+		IfNoneExist     string `json:"ifNoneExist"`
+	} `json:"request"`
+}
+
+// postBundle answers POST [base]: a batch or a transaction.
+func (s *Server) postBundle(c *gin.Context) error {
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	var in bundleIn
+	if err := json.Unmarshal(body, &in); err != nil {
+		if _, perr := fhir.Prepare(body); perr != nil {
+			return perr // says where the JSON is malformed
+		}
+		return bundleErr("Bundle", "the body is not a Bundle: %v", err)
+	}
+	if in.ResourceType != "Bundle" {
+		return bundleErr("resourceType", "POST to the base takes a Bundle of type batch or transaction, not a %s", quoteFor(in.ResourceType))
+	}
+	for i, en := range in.Entry {
+		if en.Request == nil || en.Request.Method == "" || en.Request.URL == "" {
+			return bundleErr("Bundle.entry["+strconv.Itoa(i)+"].request", "entry %d has no request (method and url)", i)
+		}
+	}
+	switch in.Type {
+	case "batch":
+		return s.batch(c, in.Entry)
+	case "transaction":
+		return s.transaction(c, in.Entry)
+	}
+	return bundleErr("Bundle.type", "POST to the base takes a Bundle of type batch or transaction, not %s", quoteFor(in.Type))
+}
+
+func bundleErr(expr, format string, args ...any) *fhir.Error {
+	e := fhir.Errorf(fhir.KindInvalid, format, args...)
+	e.Issues = []fhir.Issue{{Severity: fhir.SeverityError, Code: fhir.IssueInvalid, Diagnostics: e.Message, Expression: []string{expr}}}
+	return e
+}
+
+func quoteFor(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return strconv.Quote(truncate(s, 40))
+}
+
+// batch answers every entry on its own: one failing does not stop the
+// others.
+func (s *Server) batch(c *gin.Context, entries []entryIn) error {
+	out := newBundle("batch-response")
+	out.Entry = make([]bundleEntry, len(entries))
+	for i, en := range entries {
+		out.Entry[i] = s.subRequest(c, i, en)
+	}
+	return s.writeBundle(c, out)
+}
+
+// transaction answers a transaction: its writes in one engine transaction,
+// then its reads.
+func (s *Server) transaction(c *gin.Context, entries []entryIn) error {
+	var writes []engine.TxEntry
+	at := make([]int, len(entries)) // the write of entry i, or -1
+	for i, en := range entries {
+		at[i] = -1
+		m := strings.ToUpper(en.Request.Method)
+		if m == http.MethodGet || m == http.MethodHead {
+			continue
+		}
+		w, err := s.txEntry(c, i, en)
+		if err != nil {
+			return err
+		}
+		at[i] = len(writes)
+		writes = append(writes, w)
+	}
+	results, err := s.eng.Transaction(c.Request.Context(), writes)
+	if err != nil {
+		return err
+	}
+	out := newBundle("transaction-response")
+	out.Entry = make([]bundleEntry, len(entries))
+	for i, en := range entries {
+		if at[i] < 0 {
+			out.Entry[i] = s.subRequest(c, i, en)
+			continue
+		}
+		out.Entry[i] = s.writeEntry(c, results[at[i]], writes[at[i]].Method)
+	}
+	return s.writeBundle(c, out)
+}
+
+// txEntry parses entry i of a transaction as a write.
+func (s *Server) txEntry(c *gin.Context, i int, en entryIn) (engine.TxEntry, error) {
+	req := en.Request
+	w := engine.TxEntry{Index: i, FullURL: en.FullURL, Method: strings.ToUpper(req.Method), IfNoneExist: req.IfNoneExist}
+	at := "Bundle.entry[" + strconv.Itoa(i) + "].request"
+	switch w.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		return w, bundleErr(at+".method", "entry %d: the method %s is not one of GET, HEAD, POST, PUT, PATCH, DELETE", i, quoteFor(req.Method))
+	}
+	path, query, err := s.entryURL(c, req.URL)
+	if err != nil {
+		return w, bundleErr(at+".url", "entry %d: %v", i, err)
+	}
+	seg := strings.Split(path, "/")
+	switch {
+	case len(seg) == 1 && seg[0] != "" && !strings.HasPrefix(seg[0], "$") && !strings.HasPrefix(seg[0], "_"):
+		w.Type = fhir.ResourceType(seg[0])
+		if len(query) > 0 {
+			w.Criteria = query
+		}
+	case len(seg) == 2 && len(query) == 0 && !strings.HasPrefix(seg[1], "$") && !strings.HasPrefix(seg[1], "_"):
+		w.Type, w.ID = fhir.ResourceType(seg[0]), fhir.ID(seg[1])
+	default:
+		return w, bundleErr(at+".url", "entry %d: a %s in a transaction goes to [type], [type]/[id] or [type]?[criteria], not %s",
+			i, w.Method, quoteFor(req.URL))
+	}
+	if w.Method == http.MethodPost && w.Criteria != nil {
+		return w, bundleErr(at+".url", "entry %d: a create goes to [type]; make it conditional with ifNoneExist", i)
+	}
+	if req.IfMatch != "" {
+		if strings.TrimSpace(req.IfMatch) == "*" {
+			w.IfMatch = engine.IfMatchAny
+		} else if v, ok := parseETag(req.IfMatch); ok {
+			w.IfMatch = v
+		} else {
+			return w, bundleErr(at+".ifMatch", "entry %d: ifMatch must name a version as W/\"n\", got %s", i, quoteFor(req.IfMatch))
+		}
+	}
+	switch w.Method {
+	case http.MethodPost, http.MethodPut:
+		w.Body = en.Resource
+	case http.MethodPatch:
+		patch, err := patchOf(en.Resource)
+		if err != nil {
+			return w, bundleErr("Bundle.entry["+strconv.Itoa(i)+"].resource", "entry %d: %v", i, err)
+		}
+		w.Body = patch
+	}
+	return w, nil
+}
+
+// patchOf returns the JSON Patch document a PATCH entry carries as a
+// Binary resource (contentType application/json-patch+json, data in
+// base64).
+func patchOf(res json.RawMessage) ([]byte, error) {
+	var bin struct {
+		ResourceType string `json:"resourceType"`
+		ContentType  string `json:"contentType"`
+		Data         string `json:"data"`
+	}
+	if len(res) == 0 || json.Unmarshal(res, &bin) != nil || bin.ResourceType != "Binary" {
+		return nil, errorString("a PATCH entry carries its JSON Patch document as a Binary resource")
+	}
+	if ct, _, _ := strings.Cut(bin.ContentType, ";"); strings.TrimSpace(ct) != mediaJSONPatch {
+		return nil, errorString("the Binary of a PATCH entry must have contentType " + mediaJSONPatch + " (FHIRPath Patch is not supported)")
+	}
+	patch, err := base64.StdEncoding.DecodeString(bin.Data)
+	if err != nil {
+		return nil, errorString("the Binary's data is not base64")
+	}
+	return patch, nil
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+// entryURL splits an entry's request.url, relative to the base or absolute
+// on this server, into its path (no leading slash) and query.
+func (s *Server) entryURL(c *gin.Context, raw string) (string, url.Values, error) {
+	if base := s.baseURL(c); strings.HasPrefix(raw, base+"/") {
+		raw = strings.TrimPrefix(raw, base+"/")
+	} else if u, err := url.Parse(raw); err == nil && u.IsAbs() {
+		return "", nil, errorString("the url " + quoteFor(raw) + " is not on this server (" + base + ")")
+	}
+	raw = strings.TrimPrefix(raw, "/")
+	path, rawQuery, _ := strings.Cut(raw, "?")
+	query, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return "", nil, errorString("the query of " + quoteFor(raw) + " is not valid")
+	}
+	return path, query, nil
+}
+
+// writeEntry describes the result of a transaction's write.
+func (s *Server) writeEntry(c *gin.Context, res *engine.Result, method string) bundleEntry {
+	r := res.Resource
+	if r == nil {
+		// A conditional delete that matched nothing.
+		return bundleEntry{Response: &entryResponse{Status: statusText(http.StatusOK),
+			Outcome: outcomeOf(fhir.SeverityInformation, "no resource matched the criteria; nothing was deleted")}}
+	}
+	status := http.StatusOK
+	switch {
+	case res.Created && method == http.MethodPost:
+		status = http.StatusCreated
+	case res.Created:
+		status = http.StatusCreated
+	case r.Deleted && !res.Unchanged:
+		status = http.StatusNoContent
+	}
+	e := bundleEntry{Response: &entryResponse{Status: statusText(status), Etag: r.ETag(),
+		LastModified: fhir.FormatInstant(r.LastUpdated)}}
+	if !r.Deleted {
+		e.FullURL = s.baseURL(c) + "/" + r.Ref()
+	}
+	if res.Created || !res.Unchanged {
+		e.Response.Location = r.Ref() + "/_history/" + r.VersionID()
+	}
+	msg := "resource " + r.Ref() + " stored as version " + r.VersionID()
+	switch {
+	case r.Deleted && res.Unchanged:
+		msg = "resource " + r.Ref() + " was already deleted"
+	case r.Deleted:
+		msg = "resource " + r.Ref() + " deleted"
+	case res.Unchanged:
+		msg = "resource " + r.Ref() + " unchanged at version " + r.VersionID()
+	}
+	switch preferOf(c.Request) {
+	case returnOutcome:
+		e.Response.Outcome = outcomeOf(fhir.SeverityInformation, msg)
+	case returnRepresentation:
+		if !r.Deleted {
+			e.Resource = r.Body
+		}
+	}
+	return e
+}
+
+func outcomeOf(sev fhir.Severity, msg string) json.RawMessage {
+	return fhir.Outcome([]fhir.Issue{{Severity: sev, Code: fhir.IssueInformational, Diagnostics: msg}})
+}
+
+// subRequest answers entry i of a batch, or a read of a transaction, as a
+// request of its own to the same handlers, with the caller and the
+// Prefer header of the Bundle's request.
+func (s *Server) subRequest(c *gin.Context, i int, en entryIn) bundleEntry {
+	fail := func(err error) bundleEntry {
+		fe := err.(*fhir.Error)
+		return bundleEntry{Response: &entryResponse{Status: statusText(statusOf[fe.Kind].status), Outcome: fhir.Outcome(fe.Issues)}}
+	}
+	req := en.Request
+	method := strings.ToUpper(req.Method)
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		return fail(bundleErr("Bundle.entry["+strconv.Itoa(i)+"].request.method",
+			"entry %d: the method %s is not one of GET, HEAD, POST, PUT, PATCH, DELETE", i, quoteFor(req.Method)))
+	}
+	path, query, err := s.entryURL(c, req.URL)
+	if err != nil {
+		return fail(bundleErr("Bundle.entry["+strconv.Itoa(i)+"].request.url", "entry %d: %v", i, err))
+	}
+	if path == "" && method == http.MethodPost {
+		return fail(bundleErr("Bundle.entry["+strconv.Itoa(i)+"].request.url", "entry %d: a Bundle cannot hold another batch or transaction", i))
+	}
+	body := []byte(en.Resource)
+	contentType := mediaFHIRJSON
+	if method == http.MethodPatch {
+		if body, err = patchOf(en.Resource); err != nil {
+			return fail(bundleErr("Bundle.entry["+strconv.Itoa(i)+"].resource", "entry %d: %v", i, err))
+		}
+		contentType = mediaJSONPatch
+	}
+	u := BasePath + "/" + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	r, err := http.NewRequestWithContext(c.Request.Context(), method, u, bytes.NewReader(body))
+	if err != nil {
+		return fail(bundleErr("Bundle.entry["+strconv.Itoa(i)+"].request.url", "entry %d: %v", i, err))
+	}
+	r.Host, r.TLS = c.Request.Host, c.Request.TLS
+	r.Header.Set("Accept", mediaFHIRJSON)
+	if len(body) > 0 {
+		r.Header.Set("Content-Type", contentType)
+	}
+	for h, v := range map[string]string{"If-None-Match": req.IfNoneMatch, "If-Modified-Since": fhirTimeToHTTP(req.IfModifiedSince),
+		"If-Match": req.IfMatch, "If-None-Exist": req.IfNoneExist} {
+		if v != "" {
+			r.Header.Set(h, v)
+		}
+	}
+	for _, p := range c.Request.Header.Values("Prefer") {
+		r.Header.Add("Prefer", p)
+	}
+	r.Header.Set(RequestIDHeader, c.GetString(keyRequestID))
+	rec := newRecorder()
+	s.sub.ServeHTTP(rec, r)
+	return rec.entry(s, c)
+}
+
+// fhirTimeToHTTP turns entry.request.ifModifiedSince (a FHIR instant) into
+// an HTTP date; a value already in that form passes as it is.
+func fhirTimeToHTTP(v string) string {
+	if v == "" {
+		return ""
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t.UTC().Format(http.TimeFormat)
+	}
+	return v
+}
+
+// writeBundle answers with a batch-response or transaction-response.
+func (s *Server) writeBundle(c *gin.Context, b *bundle) error {
+	body, err := b.encode()
+	if err != nil {
+		return err
+	}
+	s.writeJSON(c, http.StatusOK, body)
+	return nil
+}
+
+// recorder keeps the answer to a sub-request.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func newRecorder() *recorder { return &recorder{header: http.Header{}} }
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(b)
+}
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+
+// entry describes the answer as a response entry: an OperationOutcome
+// goes to response.outcome, another resource (or searchset) to resource.
+func (r *recorder) entry(s *Server, c *gin.Context) bundleEntry {
+	status := r.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	e := bundleEntry{Response: &entryResponse{Status: statusText(status), Etag: r.header.Get("ETag")}}
+	if loc := r.header.Get("Location"); loc != "" {
+		e.Response.Location = strings.TrimPrefix(loc, s.baseURL(c)+"/")
+	}
+	if lm := r.header.Get("Last-Modified"); lm != "" {
+		if t, err := http.ParseTime(lm); err == nil {
+			e.Response.LastModified = fhir.FormatInstant(t)
+		}
+	}
+	body := bytes.TrimSpace(r.body.Bytes())
+	if len(body) > 0 {
+		var head struct {
+			ResourceType string `json:"resourceType"`
+			ID           string `json:"id"`
+		}
+		_ = json.Unmarshal(body, &head) // the handlers wrote valid JSON
+		if head.ResourceType == "OperationOutcome" {
+			e.Response.Outcome = body
+		} else {
+			e.Resource = body
+			if head.ID != "" && head.ResourceType != "Bundle" {
+				e.FullURL = s.baseURL(c) + "/" + head.ResourceType + "/" + head.ID
+			}
+		}
+	}
+	return e
+}
