@@ -6,6 +6,7 @@
 //
 //	cpms serve [flags]    run the server
 //	cpms reindex [flags]  recompute search values (the server stopped)
+//	cpms import PATH...   load Bundles and NDJSON files
 //	cpms bench search     measure a search mix on Synthea-like patients
 //	cpms version          print the version
 //
@@ -36,6 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return benchCmd(args[1:], stdout, stderr)
 	case "reindex":
 		return reindex(args[1:], stdout, stderr)
+	case "import":
+		return importCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "cpms", version())
 		return 0
@@ -54,6 +57,7 @@ func usage(w io.Writer) {
 Usage:
   cpms serve [flags]    run the server (cpms serve -h for flags)
   cpms reindex [flags]  recompute the search values of stored resources (server stopped)
+  cpms import PATH...   load FHIR Bundles and NDJSON files (cpms import -h for flags)
   cpms bench search     load Synthea-like patients and measure a search mix
   cpms version          print the version
 `)

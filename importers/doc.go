@@ -1,6 +1,6 @@
 // Package importers reads data from outside into FHIR resources: Bundles
 // and NDJSON files for bulk ingest, terminology releases, and DICOM and CDA
 // documents, which are de-identified on the way in.
-//
-// The package is empty until the first importer lands.
+// Package bulk (importers/bulk) reads Bundles and NDJSON files for
+// "cpms import".
 package importers

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/model"
 )
 
@@ -276,3 +277,14 @@ var xmlAttrEscaper = strings.NewReplacer("&", "&amp;", `"`, "&quot;", "<", "&lt;
 
 func unescapeXMLAttr(s string) string { return xmlAttrUnescaper.Replace(s) }
 func escapeXMLAttr(s string) string   { return xmlAttrEscaper.Replace(s) }
+
+// RewriteLinks returns body, a resource of type t, with every link (as a
+// transaction rewrites them) whose value is a key of links replaced by its
+// value, and whether any was. Bulk import uses it to point the references
+// of a Bundle's entries at the ids they are stored under.
+func RewriteLinks(body []byte, t fhir.ResourceType, links map[string]string) ([]byte, bool, error) {
+	return rewriteLinks(body, string(t), func(_ linkKind, v string) (string, bool, error) {
+		to, ok := links[v]
+		return to, ok, nil
+	})
+}

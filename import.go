@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/cpms-fhir/cpms/fhir/engine"
+	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
+	"github.com/cpms-fhir/cpms/importers/bulk"
+)
+
+// importCmd runs "cpms import PATH...": load Bundles and NDJSON files
+// into the embedded store (the server stopped) or, with --url, into a
+// running server. The exit status is 0 when every resource loaded, 1 when
+// some did not (each is reported), 2 for bad usage.
+func importCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", env("CPMS_DATA", "./cpms-data"), "data directory of the embedded store (CPMS_DATA); the server must be stopped")
+	base := fs.String("base-url", env("CPMS_BASE_URL", ""), "public base URL of the FHIR API, as the server runs with (CPMS_BASE_URL)")
+	url := fs.String("url", "", "FHIR base URL of a running server to load into (http://host:8080/fhir) instead of --data")
+	chunk := fs.Int("chunk", 500, "NDJSON lines loaded together")
+	workers := fs.Int("workers", 4, "files or chunks loaded at once")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: cpms import [flags] PATH...
+
+Loads FHIR Bundles (.json) and NDJSON files (.ndjson, one resource per
+line), gzip (.gz) or bzip2 (.bz2) compressed or not, and directories of
+them. Resources keep their ids (or get one from their Bundle entry's
+uuid, their first identifier or their content), so importing the same
+files again stores no duplicates.
+
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	files, total, err := bulk.Files(fs.Args())
+	if err != nil {
+		fmt.Fprintln(stderr, "cpms import:", err)
+		return 2
+	}
+	log, err := newLogger(stderr, "info", "text")
+	if err != nil {
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	var sink bulk.Sink
+	if *url != "" {
+		sink = bulk.HTTPSink{Base: *url, Client: &http.Client{Timeout: 10 * time.Minute}}
+	} else {
+		store, err := sqlite.Open(ctx, *data, sqlite.Options{Logger: log})
+		if err != nil {
+			fmt.Fprintln(stderr, "cpms import:", err)
+			return 1
+		}
+		defer store.Close()
+		eng, err := engine.New(store, engine.Options{Logger: log, Base: *base})
+		if err != nil {
+			fmt.Fprintln(stderr, "cpms import:", err)
+			return 1
+		}
+		sink = bulk.EngineSink{Engine: eng}
+	}
+	var p bulk.Progress
+	problems := 0
+	const shown = 200
+	opts := bulk.Options{Chunk: *chunk, Workers: *workers, Problem: func(pr bulk.Problem) {
+		if problems++; problems <= shown {
+			fmt.Fprintln(stderr, "not loaded:", pr.Error())
+		}
+	}}
+	start := time.Now()
+	done := make(chan struct{})
+	go showProgress(stderr, &p, total, start, done)
+	err = bulk.Load(ctx, files, sink, opts, &p)
+	close(done)
+	elapsed := time.Since(start)
+	n := p.Resources.Load()
+	fmt.Fprintf(stdout, "loaded %d resources from %d files in %s (%.0f resources/s); %d not loaded\n",
+		n, len(files), elapsed.Round(time.Millisecond), float64(n)/max(elapsed.Seconds(), 1e-9), p.Problems.Load())
+	if problems > shown {
+		fmt.Fprintf(stderr, "(%d more not loaded; the first %d are listed)\n", problems-shown, shown)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "cpms import: stopped:", err)
+		return 1
+	}
+	if p.Problems.Load() > 0 {
+		return 1
+	}
+	return 0
+}
+
+// showProgress draws a progress bar on a terminal (input consumed,
+// resources, resources/s, time left), or logs a line every 10 seconds
+// otherwise, until done.
+func showProgress(w io.Writer, p *bulk.Progress, total int64, start time.Time, done <-chan struct{}) {
+	f, isFile := w.(*os.File)
+	terminal := false
+	if isFile {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			terminal = true
+		}
+	}
+	rate := func() float64 { return float64(p.Resources.Load()) / max(time.Since(start).Seconds(), 1e-9) }
+	if terminal {
+		bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(w), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetWidth(30), progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionClearOnFinish(), progressbar.OptionSetPredictTime(true))
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				bar.Set64(total)
+				bar.Finish()
+				return
+			case <-tick.C:
+				bar.Describe(fmt.Sprintf("%d resources, %.0f/s", p.Resources.Load(), rate()))
+				bar.Set64(p.Read.Load())
+			}
+		}
+	}
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+			read := p.Read.Load()
+			eta := "unknown"
+			if read > 0 && total > 0 {
+				el := time.Since(start)
+				eta = (time.Duration(float64(el) * float64(total-read) / float64(read))).Round(time.Second).String()
+			}
+			fmt.Fprintf(w, "import: %d resources (%.0f/s), %d not loaded, %.0f%% of the input read, about %s left\n",
+				p.Resources.Load(), rate(), p.Problems.Load(), 100*float64(read)/float64(max(total, 1)), eta)
+		}
+	}
+}

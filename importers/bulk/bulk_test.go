@@ -1,0 +1,281 @@
+package bulk_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/cpms-fhir/cpms/fhir/engine"
+	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
+	"github.com/cpms-fhir/cpms/fhir/validate"
+	"github.com/cpms-fhir/cpms/importers/bulk"
+	"github.com/cpms-fhir/cpms/internal/synthea"
+	"github.com/cpms-fhir/cpms/internal/testfixture"
+	"github.com/cpms-fhir/cpms/server"
+)
+
+const (
+	patientUUID = "6a1f0a1e-3b8e-4e7c-9a55-2f5b7c1d0e01"
+	obsUUID     = "6a1f0a1e-3b8e-4e7c-9a55-2f5b7c1d0e02"
+)
+
+// readAll reads a file's units.
+func readAll(t *testing.T, name string, chunk int) []bulk.Unit {
+	t.Helper()
+	var out []bulk.Unit
+	if err := bulk.ReadFile(name, chunk, func(u bulk.Unit) error { out = append(out, u); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func problemsOf(units []bulk.Unit) []string {
+	var out []string
+	for _, u := range units {
+		for _, p := range u.Problems {
+			out = append(out, p.Error())
+		}
+	}
+	return out
+}
+
+func TestReadBundle(t *testing.T) {
+	for _, name := range []string{"testdata/bundle.json", "testdata/bundle-gz.json.gz"} {
+		units := readAll(t, name, 10)
+		if len(units) != 1 {
+			t.Fatalf("%s: %d units, want 1 (a Bundle)", name, len(units))
+		}
+		u := units[0]
+		var ids []string
+		for _, it := range u.Items {
+			ids = append(ids, string(it.Type)+"/"+string(it.ID))
+		}
+		want := []string{"Patient/" + patientUUID, "Observation/" + obsUUID}
+		if !slices.Equal(ids[:2], want) || len(ids) != 4 {
+			t.Errorf("%s: items %v, want %v then an Organization and an Observation", name, ids, want)
+		}
+		var obs map[string]any
+		json.Unmarshal(u.Items[1].Body, &obs)
+		if got := obs["subject"].(map[string]any)["reference"]; got != "Patient/"+patientUUID {
+			t.Errorf("%s: the entry's reference is %v, want Patient/%s", name, got, patientUUID)
+		}
+		var pat map[string]any
+		json.Unmarshal(u.Items[0].Body, &pat)
+		if pat["id"] != patientUUID {
+			t.Errorf("%s: the Patient's body has id %v, want its fullUrl's uuid", name, pat["id"])
+		}
+		// An entry without fullUrl or id is named by its identifier: the
+		// same on every read.
+		again := readAll(t, name, 10)[0]
+		if u.Items[2].ID != again.Items[2].ID || u.Items[2].ID == "" {
+			t.Errorf("%s: the Organization's id is not stable: %s, %s", name, u.Items[2].ID, again.Items[2].ID)
+		}
+		if p := problemsOf(units); len(p) != 1 || !strings.Contains(p[0], name+" entry 4") || !strings.Contains(p[0], "delete") {
+			t.Errorf("%s: problems %v, want the delete of entry 4", name, p)
+		}
+	}
+}
+
+func TestReadNDJSON(t *testing.T) {
+	var got [][]string
+	for _, name := range []string{"testdata/lines.ndjson", "testdata/lines-bz2.ndjson.bz2"} {
+		units := readAll(t, name, 2)
+		var items []string
+		for _, u := range units {
+			if len(u.Items) > 2 {
+				t.Errorf("%s: a unit of %d lines, want at most the chunk of 2", name, len(u.Items))
+			}
+			for _, it := range u.Items {
+				items = append(items, string(it.Type)+"/"+string(it.ID)+" @"+it.Where[strings.LastIndex(it.Where, " ")+1:])
+			}
+		}
+		got = append(got, items)
+		problems := problemsOf(units)
+		if len(problems) != 2 || !strings.Contains(problems[0], name+" line 4: invalid id") ||
+			!strings.Contains(problems[1], name+" line 5: malformed JSON") {
+			t.Errorf("%s: problems %q, want line 4 (invalid id) and line 5 (malformed JSON)", name, problems)
+		}
+	}
+	if !slices.Equal(got[0], got[1]) {
+		t.Errorf("the compressed file reads %v, the plain one %v", got[1], got[0])
+	}
+	if len(got[0]) != 3 || got[0][0] != "Patient/nd-1 @1" || !strings.HasPrefix(got[0][1], "QuestionnaireResponse/") || got[0][2] != "Patient/nd-2 @6" {
+		t.Errorf("items %v", got[0])
+	}
+}
+
+// newEngine opens an engine over a fresh store with validation.
+func newEngine(t *testing.T) (*engine.Engine, *sqlite.Store) {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, err := sqlite.Open(t.Context(), t.TempDir(), sqlite.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	v, err := validator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(store, engine.Options{Logger: quiet, Validator: v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng, store
+}
+
+var validator = sync.OnceValues(validate.New)
+
+// load runs a load of dir and returns the progress and the problems.
+func load(t *testing.T, sink bulk.Sink, paths ...string) (*bulk.Progress, []string) {
+	t.Helper()
+	files, _, err := bulk.Files(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p bulk.Progress
+	var mu sync.Mutex
+	var problems []string
+	err = bulk.Load(t.Context(), files, sink, bulk.Options{Chunk: 2, Workers: 3, Problem: func(pr bulk.Problem) {
+		mu.Lock()
+		problems = append(problems, pr.Error())
+		mu.Unlock()
+	}}, &p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(problems)
+	return &p, problems
+}
+
+func versions(t *testing.T, eng *engine.Engine) int {
+	t.Helper()
+	h, err := eng.History(t.Context(), engine.HistoryRequest{Params: url.Values{"_count": {"1000"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(h.Versions)
+}
+
+// wantProblems are the resources of testdata that are not loaded, by
+// where they are and a word of why.
+var wantProblems = []string{
+	"bundle-gz.json.gz entry 3: ", "bundle-gz.json.gz entry 4: a delete",
+	"bundle.json entry 3: ", "bundle.json entry 4: a delete",
+	"lines-bz2.ndjson.bz2 line 4: invalid id", "lines-bz2.ndjson.bz2 line 5: malformed JSON",
+	"lines.ndjson line 4: invalid id", "lines.ndjson line 5: malformed JSON",
+}
+
+func checkProblems(t *testing.T, got []string) {
+	t.Helper()
+	if len(got) != len(wantProblems) {
+		t.Fatalf("problems:\n%s\nwant %d", strings.Join(got, "\n"), len(wantProblems))
+	}
+	for i, w := range wantProblems {
+		if !strings.Contains(got[i], "testdata/"+w) {
+			t.Errorf("problem %q, want one about %q", got[i], w)
+		}
+	}
+	if !strings.Contains(got[0], "Observation.status") && !strings.Contains(got[0], "status") {
+		t.Errorf("the invalid Observation's problem does not say where: %s", got[0])
+	}
+}
+
+func TestLoadIsIdempotent(t *testing.T) {
+	eng, _ := newEngine(t)
+	sink := bulk.EngineSink{Engine: eng}
+	p, problems := load(t, sink, "testdata")
+	checkProblems(t, problems)
+	// 3 resources of each Bundle file and 3 lines of each NDJSON file.
+	if n := p.Resources.Load(); n != 12 {
+		t.Errorf("%d resources loaded, want 12", n)
+	}
+	first := versions(t, eng)
+	if first != 6 {
+		t.Errorf("%d versions stored, want 6 (each resource once)", first)
+	}
+	_, problems = load(t, sink, "testdata")
+	checkProblems(t, problems)
+	if again := versions(t, eng); again != first {
+		t.Errorf("a second import stored %d versions more", again-first)
+	}
+	obs, err := eng.Read(t.Context(), "Observation", obsUUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(obs.Body), `"reference":"Patient/`+patientUUID+`"`) {
+		t.Errorf("the stored Observation does not refer to the stored Patient: %s", obs.Body)
+	}
+	res, err := eng.Search(t.Context(), engine.SearchRequest{Type: "Observation",
+		Params: url.Values{"subject": {"Patient/" + patientUUID}}})
+	if err != nil || len(res.Matches) != 1 {
+		t.Errorf("Observation?subject=Patient/%s: %v, %v", patientUUID, res, err)
+	}
+}
+
+func TestLoadOverHTTP(t *testing.T) {
+	eng, _ := newEngine(t)
+	hs := httptest.NewServer(server.New(eng, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	defer hs.Close()
+	sink := bulk.HTTPSink{Base: hs.URL + "/fhir", Client: hs.Client()}
+	p, problems := load(t, sink, "testdata")
+	checkProblems(t, problems)
+	if n := p.Resources.Load(); n != 12 {
+		t.Errorf("%d resources loaded, want 12", n)
+	}
+	first := versions(t, eng)
+	load(t, sink, "testdata")
+	if again := versions(t, eng); again != first || first != 6 {
+		t.Errorf("versions: %d after the first import, %d after the second; want 6 and 6", first, again)
+	}
+	// A server that is not there stops the load with an error.
+	files, _, _ := bulk.Files([]string{"testdata/bundle.json"})
+	err := bulk.Load(t.Context(), files, bulk.HTTPSink{Base: "http://127.0.0.1:1/fhir"}, bulk.Options{}, &bulk.Progress{})
+	if err == nil || errors.Is(err, context.Canceled) {
+		t.Errorf("a load to no server: %v, want its error", err)
+	}
+}
+
+// TestLoadSynthea loads Synthea bundles, real third-party data, and checks
+// that every resource is stored and linked.
+func TestLoadSynthea(t *testing.T) {
+	archive := testfixture.SharedData(t, "fhir", "synthea-r4.tar.gz")
+	dir := t.TempDir()
+	n := 0
+	err := synthea.ReadArchive(archive, func(name string, data []byte) error {
+		if n >= 3 {
+			return nil
+		}
+		n++
+		return os.WriteFile(filepath.Join(dir, filepath.Base(name)), data, 0o600)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, _ := newEngine(t)
+	p, problems := load(t, bulk.EngineSink{Engine: eng}, dir)
+	if len(problems) > 0 {
+		t.Errorf("%d Synthea resources not loaded, e.g. %s", len(problems), problems[0])
+	}
+	if n, v := int(p.Resources.Load()), versions(t, eng); n == 0 || v != min(n, 1000) {
+		t.Errorf("%d resources loaded, %d versions stored", n, v)
+	}
+	res, err := eng.Search(t.Context(), engine.SearchRequest{Type: "Patient",
+		Params: url.Values{"_revinclude": {"Encounter:subject"}, "_total": {"accurate"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total != 3 || len(res.Included) == 0 {
+		t.Errorf("%d Patients with %d Encounters linked to them, want 3 with some", res.Total, len(res.Included))
+	}
+}

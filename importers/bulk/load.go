@@ -1,0 +1,255 @@
+package bulk
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/engine"
+)
+
+// A Sink stores the items of a unit: it returns one error per item (nil
+// when stored) and an error that stops the load (the store or the server
+// failing as a whole).
+type Sink interface {
+	Load(ctx context.Context, items []Item) ([]error, error)
+}
+
+// EngineSink stores items through an engine, in one store transaction
+// per unit, each as an update by id (content equal to the stored version
+// writes nothing).
+type EngineSink struct {
+	Engine *engine.Engine
+	// SkipValidation checks the JSON rules only: for measuring the store.
+	SkipValidation bool
+}
+
+func (s EngineSink) Load(ctx context.Context, items []Item) ([]error, error) {
+	in := make([]engine.ImportItem, len(items))
+	for i, it := range items {
+		in[i] = engine.ImportItem{Type: it.Type, ID: it.ID, Body: it.Body}
+	}
+	return s.Engine.Import(ctx, in, engine.ImportOptions{SkipValidation: s.SkipValidation})
+}
+
+// HTTPSink stores items on a running server: one batch Bundle of updates
+// by id per unit.
+type HTTPSink struct {
+	// Base is the FHIR base URL ("http://host:8080/fhir").
+	Base   string
+	Client *http.Client
+}
+
+func (s HTTPSink) Load(ctx context.Context, items []Item) ([]error, error) {
+	var buf bytes.Buffer
+	buf.WriteString(`{"resourceType":"Bundle","type":"batch","entry":[`)
+	for i, it := range items {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		fmt.Fprintf(&buf, `{"resource":%s,"request":{"method":"PUT","url":"%s/%s"}}`, it.Body, it.Type, it.ID)
+	}
+	buf.WriteString(`]}`)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(s.Base, "/"), &buf)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/fhir+json")
+	req.Header.Set("Accept", "application/fhir+json")
+	req.Header.Set("Prefer", "return=minimal")
+	client := s.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("the server answered %s: %s", resp.Status, diagnostics(body))
+	}
+	var out struct {
+		Entry []struct {
+			Response struct {
+				Status  string          `json:"status"`
+				Outcome json.RawMessage `json:"outcome"`
+			} `json:"response"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil || len(out.Entry) != len(items) {
+		return nil, errors.New("the server's batch-response does not answer every entry")
+	}
+	errs := make([]error, len(items))
+	for i, e := range out.Entry {
+		if !strings.HasPrefix(e.Response.Status, "2") {
+			errs[i] = fmt.Errorf("%s: %s", e.Response.Status, diagnostics(e.Response.Outcome))
+		}
+	}
+	return errs, nil
+}
+
+// diagnostics returns the diagnostics of an OperationOutcome, joined.
+func diagnostics(body []byte) string {
+	var oo struct {
+		Issue []struct {
+			Diagnostics string   `json:"diagnostics"`
+			Expression  []string `json:"expression"`
+		} `json:"issue"`
+	}
+	if json.Unmarshal(body, &oo) != nil || len(oo.Issue) == 0 {
+		return strings.TrimSpace(string(body[:min(len(body), 200)]))
+	}
+	var parts []string
+	for _, is := range oo.Issue {
+		p := is.Diagnostics
+		if len(is.Expression) > 0 {
+			p += " (at " + strings.Join(is.Expression, ", ") + ")"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Options configure Load.
+type Options struct {
+	// Chunk is the number of NDJSON lines loaded together (default 500).
+	Chunk int
+	// Workers is the number of units loaded at once (default 4): a unit
+	// validates while another writes.
+	Workers int
+	// Problem receives every resource or file that was not loaded.
+	Problem func(Problem)
+}
+
+// Progress counts what a load has done so far; its fields are updated
+// atomically and may be read while the load runs.
+type Progress struct {
+	Resources atomic.Int64 // stored (or found unchanged)
+	Problems  atomic.Int64
+	Read      atomic.Int64 // bytes of the files consumed
+}
+
+// Load reads files and stores their resources through sink, several
+// units at once. A problem with a file or resource is reported and the
+// rest goes on; an error of the sink itself stops the load.
+func Load(ctx context.Context, files []string, sink Sink, opts Options, p *Progress) error {
+	if opts.Chunk <= 0 {
+		opts.Chunk = 500
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 4
+	}
+	report := func(pr Problem) {
+		p.Problems.Add(1)
+		if opts.Problem != nil {
+			opts.Problem(pr)
+		}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	units := make(chan Unit, opts.Workers)
+	var wg sync.WaitGroup
+	var mu sync.Mutex // serialises reports
+	for range opts.Workers {
+		wg.Go(func() {
+			for u := range units {
+				if ctx.Err() != nil {
+					continue
+				}
+				errs, err := sink.Load(ctx, u.Items)
+				if err != nil {
+					cancel(err)
+					continue
+				}
+				mu.Lock()
+				for _, pr := range u.Problems {
+					report(pr)
+				}
+				for i, e := range errs {
+					if e != nil {
+						report(Problem{Where: u.Items[i].Where, Err: describe(e)})
+					}
+				}
+				mu.Unlock()
+				p.Resources.Add(int64(len(u.Items)) - int64(countErrs(errs)))
+			}
+		})
+	}
+	var read int64
+	for _, f := range files {
+		if ctx.Err() != nil {
+			break
+		}
+		err := ReadFile(f, opts.Chunk, func(u Unit) error {
+			p.Read.Store(read + u.Read)
+			if len(u.Items) == 0 {
+				mu.Lock()
+				for _, pr := range u.Problems {
+					report(pr)
+				}
+				mu.Unlock()
+				return nil
+			}
+			select {
+			case units <- u:
+				return nil
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+		})
+		if err != nil {
+			break
+		}
+		if st, err := statSize(f); err == nil {
+			read += st
+			p.Read.Store(read)
+		}
+	}
+	close(units)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
+}
+
+func countErrs(errs []error) int {
+	n := 0
+	for _, e := range errs {
+		if e != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// describe turns an engine error into the text a user reads: the issues'
+// diagnostics and locations.
+func describe(err error) error {
+	var fe *fhir.Error
+	if !errors.As(err, &fe) || len(fe.Issues) == 0 {
+		return err
+	}
+	var parts []string
+	for _, is := range fe.Issues {
+		p := is.Diagnostics
+		if len(is.Expression) > 0 {
+			p += " (at " + strings.Join(is.Expression, ", ") + ")"
+		}
+		parts = append(parts, p)
+	}
+	return errors.New(strings.Join(parts, "; "))
+}
