@@ -18,8 +18,11 @@ import (
 
 // benchCmd runs "cpms bench <name>".
 func benchCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "ingest" {
+		return benchIngest(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "search" {
-		fmt.Fprintln(stderr, "usage: cpms bench search [flags]   (cpms bench search -h for the flags)")
+		fmt.Fprintln(stderr, "usage: cpms bench search|ingest [flags]   (cpms bench search -h for the flags)")
 		return 2
 	}
 	fs := flag.NewFlagSet("bench search", flag.ContinueOnError)
@@ -53,6 +56,31 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 		Requests: *requests, Clients: *clients, Duration: *duration, Log: log, Progress: progress}, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "cpms bench search:", err)
+		return 1
+	}
+	return 0
+}
+
+// benchIngest runs "cpms bench ingest": the Synthea bundles loaded as
+// HTTP transactions, with the bulk importer, and straight into the store.
+func benchIngest(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	archive := fs.String("synthea", "../shared/data/fhir/synthea-r4.tar.gz", "the Synthea sample archive")
+	clients := fs.Int("clients", 8, "concurrent HTTP clients, and concurrent writers to the store alone")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	progress := slog.New(slog.NewTextHandler(stderr, nil))
+	err := bench.Ingest(ctx, bench.IngestOptions{Archive: *archive, Clients: *clients, Log: log, Progress: progress}, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "cpms bench ingest:", err)
 		return 1
 	}
 	return 0

@@ -8,6 +8,7 @@
 //	cpms reindex [flags]  recompute search values (the server stopped)
 //	cpms import PATH...   load Bundles and NDJSON files
 //	cpms bench search     measure a search mix on Synthea-like patients
+//	cpms bench ingest     measure bulk ingest of the Synthea bundles
 //	cpms version          print the version
 //
 // Run "cpms serve -h" for the flags; each has an environment variable
@@ -59,6 +60,7 @@ Usage:
   cpms reindex [flags]  recompute the search values of stored resources (server stopped)
   cpms import PATH...   load FHIR Bundles and NDJSON files (cpms import -h for flags)
   cpms bench search     load Synthea-like patients and measure a search mix
+  cpms bench ingest     load the Synthea bundles three ways and measure each
   cpms version          print the version
 `)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/cpms-fhir/cpms/fhir"
@@ -46,14 +47,16 @@ func insertSQL(table string, n int) string {
 // maxChunk bounds the rows of one INSERT to 1<<maxChunk.
 const maxChunk = 4
 
-// deleteSQL deletes the rows of one resource from each value table,
-// returning their parameters and flags (for paramcount).
-var deleteSQL = func() map[string]string {
-	m := map[string]string{}
+// deleteSQL deletes the rows of one resource from each value table;
+// countedSQL lists first its parameters counted in paramcount (the rows
+// flagged flagMin). No RETURNING: see sqlInsertResource.
+var deleteSQL, countedSQL = func() (map[string]string, map[string]string) {
+	del, counted := map[string]string{}, map[string]string{}
 	for _, t := range valueTables {
-		m[t] = `DELETE FROM ` + t + ` WHERE rid = ? RETURNING k, f`
+		del[t] = `DELETE FROM ` + t + ` WHERE rid = ?`
+		counted[t] = `SELECT k FROM ` + t + ` WHERE rid = ? AND f & ` + strconv.Itoa(flagMin) + ` != 0`
 	}
-	return m
+	return del, counted
 }()
 
 // The sort-key flags of column f (see schema2).
