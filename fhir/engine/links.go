@@ -264,12 +264,37 @@ func (w *linkWalker) replace(prim, s string) (string, error) {
 	return r, nil
 }
 
-// str writes s as a JSON string, without HTML escaping.
+// str writes s as a JSON string, escaping what JSON requires only (not
+// HTML's characters, which the narrative holds).
 func (w *linkWalker) str(s string) {
-	enc := json.NewEncoder(&w.out)
-	enc.SetEscapeHTML(false)
-	enc.Encode(s)
-	w.out.Truncate(w.out.Len() - 1) // Encode's newline
+	const hex = "0123456789abcdef"
+	w.out.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		w.out.WriteString(s[start:i])
+		switch c {
+		case '"', '\\':
+			w.out.WriteByte('\\')
+			w.out.WriteByte(c)
+		case '\n':
+			w.out.WriteString(`\n`)
+		case '\r':
+			w.out.WriteString(`\r`)
+		case '\t':
+			w.out.WriteString(`\t`)
+		default:
+			w.out.WriteString(`\u00`)
+			w.out.WriteByte(hex[c>>4])
+			w.out.WriteByte(hex[c&0xf])
+		}
+		start = i + 1
+	}
+	w.out.WriteString(s[start:])
+	w.out.WriteByte('"')
 }
 
 var xmlAttrUnescaper = strings.NewReplacer("&amp;", "&", "&quot;", `"`, "&lt;", "<", "&gt;", ">", "&apos;", "'")

@@ -25,7 +25,7 @@ func TestRewriteLinks(t *testing.T) {
 		"author":{"reference":"http://other.org/fhir/Practitioner/x"},
 		"source":{"reference":"Organization?identifier=urn:o|1"},
 		"contained":[{"id":"c","name":[{"family":"X"}],"managingOrganization":{"reference":"urn:uuid:p"},"resourceType":"Patient"}],
-		"extension":[{"url":"urn:uuid:p","valueReference":{"reference":"urn:uuid:p"}},{"url":"http://e.org","valueUri":"urn:oid:1.2.3"},{"url":"http://e.org","valueString":"urn:uuid:p"}],
+		"extension":[{"url":"urn:uuid:p","valueReference":{"reference":"urn:uuid:p"}},{"url":"http://e.org","valueUri":"urn:oid:1.2.3"},{"url":"http://e.org","valueString":"urn:uuid:p"},{"url":"http://e.org","valueString":"q\"uote\\ <b>&amp;</b>\n\t\r\u0001 é ☃"}],
 		"item":[{"linkId":"1","answer":[{"valueAttachment":{"url":"urn:oid:1.2.3"},"item":[{"linkId":"1.1","answer":[{"valueReference":{"reference":"urn:uuid:p"}}]}]}]}],
 		"_status":{"extension":[{"url":"http://e.org","valueCanonical":"urn:uuid:q"}]}}`
 	out, changed, err := rewriteLinks([]byte(in), "QuestionnaireResponse", link)
