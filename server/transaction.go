@@ -114,9 +114,12 @@ func (s *Server) transaction(c *gin.Context, entries []entryIn) error {
 		at[i] = len(writes)
 		writes = append(writes, w)
 	}
-	results, err := s.eng.Transaction(c.Request.Context(), writes)
-	if err != nil {
-		return err
+	var results []*engine.Result
+	if len(writes) > 0 {
+		var err error
+		if results, err = s.eng.Transaction(c.Request.Context(), writes); err != nil {
+			return err
+		}
 	}
 	out := newBundle("transaction-response")
 	out.Entry = make([]bundleEntry, len(entries))
@@ -125,7 +128,7 @@ func (s *Server) transaction(c *gin.Context, entries []entryIn) error {
 			out.Entry[i] = s.subRequest(c, i, en)
 			continue
 		}
-		out.Entry[i] = s.writeEntry(c, results[at[i]], writes[at[i]].Method)
+		out.Entry[i] = s.writeEntry(c, results[at[i]])
 	}
 	return s.writeBundle(c, out)
 }
@@ -226,7 +229,7 @@ func (s *Server) entryURL(c *gin.Context, raw string) (string, url.Values, error
 }
 
 // writeEntry describes the result of a transaction's write.
-func (s *Server) writeEntry(c *gin.Context, res *engine.Result, method string) bundleEntry {
+func (s *Server) writeEntry(c *gin.Context, res *engine.Result) bundleEntry {
 	r := res.Resource
 	if r == nil {
 		// A conditional delete that matched nothing.
@@ -235,8 +238,6 @@ func (s *Server) writeEntry(c *gin.Context, res *engine.Result, method string) b
 	}
 	status := http.StatusOK
 	switch {
-	case res.Created && method == http.MethodPost:
-		status = http.StatusCreated
 	case res.Created:
 		status = http.StatusCreated
 	case r.Deleted && !res.Unchanged:

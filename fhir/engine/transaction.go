@@ -72,7 +72,6 @@ type txItem struct {
 type txCheck struct {
 	q     *search.Query
 	found fhir.ID // "" for none
-	entry int
 }
 
 // errStale ends a transaction attempt whose conditional searches found
@@ -198,7 +197,7 @@ func (e *Engine) planTx(ctx context.Context, items []*txItem) (*txPlan, error) {
 			if err != nil {
 				return nil, entryErr(it.TxEntry, err)
 			}
-			plan.checks = append(plan.checks, txCheck{q: q, found: idOf(match), entry: it.Index})
+			plan.checks = append(plan.checks, txCheck{q: q, found: idOf(match)})
 			if it.match = match; match != nil {
 				it.id = match.ID
 			} else {
@@ -217,7 +216,7 @@ func (e *Engine) planTx(ctx context.Context, items []*txItem) (*txPlan, error) {
 				if err != nil {
 					return nil, entryErr(it.TxEntry, err)
 				}
-				plan.checks = append(plan.checks, txCheck{q: q, found: idOf(match), entry: it.Index})
+				plan.checks = append(plan.checks, txCheck{q: q, found: idOf(match)})
 				if match != nil {
 					it.id, it.condMatched = match.ID, true
 				} else {
@@ -290,7 +289,7 @@ func (e *Engine) prepareTx(ctx context.Context, plan *txPlan) error {
 				mu.Lock()
 				if _, again := conditional[v]; !again {
 					conditional[v] = id
-					plan.checks = append(plan.checks, txCheck{q: q, found: id, entry: it.Index})
+					plan.checks = append(plan.checks, txCheck{q: q, found: id})
 				}
 				mu.Unlock()
 			}
@@ -487,7 +486,7 @@ func entryErr(en *TxEntry, err error) error {
 		exprs := make([]string, 0, len(is.Expression))
 		for _, x := range is.Expression {
 			switch {
-			case x == "request" || strings.HasPrefix(x, "request."):
+			case x == "request" || strings.HasPrefix(x, "request.") || x == "resource" || strings.HasPrefix(x, "resource.") || x == "fullUrl":
 				exprs = append(exprs, at+"."+x)
 			case x == string(en.Type):
 				exprs = append(exprs, at+".resource")
