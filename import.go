@@ -83,23 +83,39 @@ files again stores no duplicates.
 	}
 	var p bulk.Progress
 	problems := 0
-	const shown = 200
+	const listed = 200
+	// On a terminal the problems wait for the end, not to break the bar.
+	terminal := isTerminal(stderr)
+	var later []string
 	opts := bulk.Options{Chunk: *chunk, Workers: *workers, Problem: func(pr bulk.Problem) {
-		if problems++; problems <= shown {
-			fmt.Fprintln(stderr, "not loaded:", pr.Error())
+		if problems++; problems > listed {
+			return
 		}
+		if terminal {
+			later = append(later, pr.Error())
+			return
+		}
+		fmt.Fprintln(stderr, "not loaded:", pr.Error())
 	}}
 	start := time.Now()
 	done := make(chan struct{})
-	go showProgress(stderr, &p, total, start, done)
+	shown := make(chan struct{})
+	go func() {
+		showProgress(stderr, terminal, &p, total, start, done)
+		close(shown)
+	}()
 	err = bulk.Load(ctx, files, sink, opts, &p)
 	close(done)
+	<-shown
+	for _, l := range later {
+		fmt.Fprintln(stderr, "not loaded:", l)
+	}
 	elapsed := time.Since(start)
 	n := p.Resources.Load()
 	fmt.Fprintf(stdout, "loaded %d resources from %d files in %s (%.0f resources/s); %d not loaded\n",
 		n, len(files), elapsed.Round(time.Millisecond), float64(n)/max(elapsed.Seconds(), 1e-9), p.Problems.Load())
-	if problems > shown {
-		fmt.Fprintf(stderr, "(%d more not loaded; the first %d are listed)\n", problems-shown, shown)
+	if problems > listed {
+		fmt.Fprintf(stderr, "(%d more not loaded; the first %d are listed)\n", problems-listed, listed)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "cpms import: stopped:", err)
@@ -112,16 +128,9 @@ files again stores no duplicates.
 }
 
 // showProgress draws a progress bar on a terminal (input consumed,
-// resources, resources/s, time left), or logs a line every 10 seconds
-// otherwise, until done.
-func showProgress(w io.Writer, p *bulk.Progress, total int64, start time.Time, done <-chan struct{}) {
-	f, isFile := w.(*os.File)
-	terminal := false
-	if isFile {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			terminal = true
-		}
-	}
+// resources, resources/s, problems, time left), or logs a line every 10
+// seconds otherwise, until done.
+func showProgress(w io.Writer, terminal bool, p *bulk.Progress, total int64, start time.Time, done <-chan struct{}) {
 	rate := func() float64 { return float64(p.Resources.Load()) / max(time.Since(start).Seconds(), 1e-9) }
 	if terminal {
 		bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(w), progressbar.OptionShowBytes(true),
@@ -136,7 +145,7 @@ func showProgress(w io.Writer, p *bulk.Progress, total int64, start time.Time, d
 				bar.Finish()
 				return
 			case <-tick.C:
-				bar.Describe(fmt.Sprintf("%d resources, %.0f/s", p.Resources.Load(), rate()))
+				bar.Describe(fmt.Sprintf("%d resources, %.0f/s, %d not loaded", p.Resources.Load(), rate(), p.Problems.Load()))
 				bar.Set64(p.Read.Load())
 			}
 		}
@@ -158,4 +167,14 @@ func showProgress(w io.Writer, p *bulk.Progress, total int64, start time.Time, d
 				p.Resources.Load(), rate(), p.Problems.Load(), 100*float64(read)/float64(max(total, 1)), eta)
 		}
 	}
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
