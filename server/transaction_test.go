@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/cpms-fhir/cpms/internal/synthea"
+	"github.com/cpms-fhir/cpms/internal/testfixture"
 )
 
 // txBundle builds a Bundle of type typ from entries, each a map with
@@ -391,5 +394,53 @@ func TestTransactionsSerialise(t *testing.T) {
 	}
 	if v := ts.historyCount("/fhir/Patient/c/_history"); v != 2 {
 		t.Errorf("Patient/c has %d versions, want 2", v)
+	}
+}
+
+// TestTransactionSynthea posts real Synthea bundles (transactions of
+// POSTs linked by urn:uuid fullUrls) as they come, and checks that every
+// entry is created and that the references point at the new ids.
+func TestTransactionSynthea(t *testing.T) {
+	archive := testfixture.SharedData(t, "fhir", "synthea-r4.tar.gz")
+	ts := newTestServer(t)
+	n := 0
+	err := synthea.ReadArchive(archive, func(name string, bundle []byte) error {
+		if n++; n > 3 {
+			return nil
+		}
+		var in struct {
+			Entry []struct {
+				Resource struct {
+					ResourceType string `json:"resourceType"`
+				} `json:"resource"`
+			} `json:"entry"`
+		}
+		if err := json.Unmarshal(bundle, &in); err != nil {
+			return err
+		}
+		r := ts.do(http.MethodPost, "/fhir", bundle, "Prefer", "return=minimal")
+		wantStatus(t, r, http.StatusOK)
+		list := responses(t, r, "transaction-response", len(in.Entry))
+		var patient string
+		observations := 0
+		for i, e := range list {
+			if s := str(e, "response", "status"); s != "201 Created" {
+				t.Fatalf("%s entry %d: %s %v", name, i, s, get(e, "response", "outcome"))
+			}
+			switch in.Entry[i].Resource.ResourceType {
+			case "Patient":
+				patient = refID(str(e, "response", "location"))
+			case "Observation":
+				observations++
+			}
+		}
+		s := ts.do(http.MethodGet, "/fhir/Observation?_summary=count&subject=Patient/"+patient, nil)
+		if got := fmt.Sprint(get(s.JSON, "total")); got != fmt.Sprint(observations) {
+			t.Errorf("%s: %s Observations refer to the new Patient/%s, want the bundle's %d", name, got, patient, observations)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
