@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"regexp"
 	"strings"
 
@@ -39,158 +38,209 @@ type linker func(kind linkKind, value string) (replacement string, ok bool, err 
 var uriTypes = map[string]bool{"uri": true, "url": true, "canonical": true, "oid": true, "uuid": true}
 
 // rewriteLinks returns body, a resource of type typ, with its links
-// replaced by link, and whether any was. The JSON is re-encoded member by
-// member in its order.
+// replaced by link, and whether any was. It scans the JSON once and
+// copies it as it is, but for the strings it replaces (the body itself
+// when none is).
 func rewriteLinks(body []byte, typ string, link linker) ([]byte, bool, error) {
-	w := &linkWalker{dec: json.NewDecoder(bytes.NewReader(body)), link: link}
-	w.dec.UseNumber()
-	w.out.Grow(len(body) + 64)
-	if err := w.value(model.Lookup(typ), "", 0); err != nil {
+	w := &linkWalker{in: body, link: link}
+	i, err := w.value(w.space(0), model.Lookup(typ), "", 0)
+	if err != nil {
 		return nil, false, err
 	}
-	if _, err := w.dec.Token(); !errors.Is(err, io.EOF) {
+	if w.space(i) != len(body) {
 		return nil, false, errors.New("trailing data after the resource")
 	}
-	return w.out.Bytes(), w.changed, nil
+	if w.out == nil {
+		return body, false, nil
+	}
+	return append(w.out, body[w.copied:]...), true, nil
 }
 
+// linkWalker scans a JSON document. out, once a string is replaced,
+// holds the output up to input offset copied.
 type linkWalker struct {
-	dec     *json.Decoder
-	out     bytes.Buffer
-	link    linker
-	changed bool
+	in     []byte
+	out    []byte
+	copied int
+	link   linker
 }
 
-// value copies the next JSON value, of FHIR type typ (nil when unknown),
-// to the output. prim is the name of its primitive type, or "reference"
-// for Reference.reference, or "xhtml".
-func (w *linkWalker) value(typ *model.Type, prim string, depth int) error {
+var errJSON = errors.New("malformed JSON")
+
+// space returns the offset of the first non-space byte at or after i.
+func (w *linkWalker) space(i int) int {
+	for i < len(w.in) && (w.in[i] == ' ' || w.in[i] == '\t' || w.in[i] == '\n' || w.in[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// value scans the value at i, of FHIR type typ (nil when unknown), and
+// returns the offset after it. prim is "reference" for
+// Reference.reference, "uri" for a link type, "xhtml" for the narrative.
+func (w *linkWalker) value(i int, typ *model.Type, prim string, depth int) (int, error) {
 	if depth > 256 {
-		return errors.New("the resource nests too deeply")
+		return 0, errors.New("the resource nests too deeply")
 	}
-	tok, err := w.dec.Token()
-	if err != nil {
-		return err
+	if i >= len(w.in) {
+		return 0, errJSON
 	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			return w.object(typ, depth)
-		case '[':
-			w.out.WriteByte('[')
-			for i := 0; w.dec.More(); i++ {
-				if i > 0 {
-					w.out.WriteByte(',')
-				}
-				if err := w.value(typ, prim, depth+1); err != nil {
-					return err
-				}
-			}
-			if _, err := w.dec.Token(); err != nil {
-				return err
-			}
-			w.out.WriteByte(']')
-			return nil
+	switch w.in[i] {
+	case '{':
+		return w.object(i, typ, depth)
+	case '[':
+		i = w.space(i + 1)
+		if i < len(w.in) && w.in[i] == ']' {
+			return i + 1, nil
 		}
-		return errors.New("unexpected " + t.String())
-	case string:
-		s, err := w.replace(prim, t)
+		for {
+			var err error
+			if i, err = w.value(i, typ, prim, depth+1); err != nil {
+				return 0, err
+			}
+			i = w.space(i)
+			if i >= len(w.in) {
+				return 0, errJSON
+			}
+			if w.in[i] == ']' {
+				return i + 1, nil
+			}
+			if w.in[i] != ',' {
+				return 0, errJSON
+			}
+			i = w.space(i + 1)
+		}
+	case '"':
+		end, err := w.stringEnd(i)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		w.str(s)
-	case json.Number:
-		w.out.WriteString(t.String())
-	case bool:
-		if t {
-			w.out.WriteString("true")
-		} else {
-			w.out.WriteString("false")
+		if prim != "" {
+			if err := w.replace(i, end, prim); err != nil {
+				return 0, err
+			}
 		}
-	case nil:
-		w.out.WriteString("null")
+		return end, nil
 	}
-	return nil
+	// A number, true, false or null.
+	j := i
+	for j < len(w.in) && !strings.ContainsRune(",]} \t\r\n", rune(w.in[j])) {
+		j++
+	}
+	if j == i {
+		return 0, errJSON
+	}
+	return j, nil
 }
 
-// object copies an object of type typ. A resource whose type the model
+// stringEnd returns the offset after the string starting at i.
+func (w *linkWalker) stringEnd(i int) (int, error) {
+	for j := i + 1; j < len(w.in); j++ {
+		switch w.in[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, nil
+		}
+	}
+	return 0, errJSON
+}
+
+// text returns the value of the string in[i:end].
+func (w *linkWalker) text(i, end int) (string, error) {
+	raw := w.in[i:end]
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", errJSON
+	}
+	return s, nil
+}
+
+// object scans an object of type typ. A resource whose type the model
 // leaves open (contained, Bundle.entry.resource) takes it from its
 // resourceType member, wherever that comes.
-func (w *linkWalker) object(typ *model.Type, depth int) error {
+func (w *linkWalker) object(i int, typ *model.Type, depth int) (int, error) {
 	if typ != nil && typ.Abstract && typ.IsResource() {
-		return w.resource(typ, depth)
+		if name, err := w.resourceType(i, depth); err != nil {
+			return 0, err
+		} else if model.IsResourceType(name) {
+			typ = model.Lookup(name)
+		}
 	}
-	w.out.WriteByte('{')
-	for i := 0; w.dec.More(); i++ {
-		tok, err := w.dec.Token()
+	i = w.space(i + 1)
+	if i < len(w.in) && w.in[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(w.in) || w.in[i] != '"' {
+			return 0, errJSON
+		}
+		end, err := w.stringEnd(i)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		key, _ := tok.(string)
-		if i > 0 {
-			w.out.WriteByte(',')
+		key, err := w.text(i, end)
+		if err != nil {
+			return 0, err
 		}
-		w.str(key)
-		w.out.WriteByte(':')
+		i = w.space(end)
+		if i >= len(w.in) || w.in[i] != ':' {
+			return 0, errJSON
+		}
 		childType, prim := child(typ, key)
-		if err := w.value(childType, prim, depth+1); err != nil {
-			return err
+		if i, err = w.value(w.space(i+1), childType, prim, depth+1); err != nil {
+			return 0, err
 		}
+		i = w.space(i)
+		if i >= len(w.in) {
+			return 0, errJSON
+		}
+		if w.in[i] == '}' {
+			return i + 1, nil
+		}
+		if w.in[i] != ',' {
+			return 0, errJSON
+		}
+		i = w.space(i + 1)
 	}
-	if _, err := w.dec.Token(); err != nil {
-		return err
-	}
-	w.out.WriteByte('}')
-	return nil
 }
 
-// resource copies a resource whose type is read from its members.
-func (w *linkWalker) resource(typ *model.Type, depth int) error {
-	type member struct {
-		key string
-		raw json.RawMessage
-	}
-	var members []member
-	for w.dec.More() {
-		tok, err := w.dec.Token()
+// resourceType returns the resourceType member of the object at i.
+func (w *linkWalker) resourceType(i int, depth int) (string, error) {
+	probe := &linkWalker{in: w.in}
+	i = probe.space(i + 1)
+	for i < len(w.in) && w.in[i] == '"' {
+		end, err := probe.stringEnd(i)
 		if err != nil {
-			return err
+			return "", err
 		}
-		key, _ := tok.(string)
-		var raw json.RawMessage
-		if err := w.dec.Decode(&raw); err != nil {
-			return err
+		key, err := probe.text(i, end)
+		if err != nil {
+			return "", err
 		}
-		members = append(members, member{key, raw})
-		if key == "resourceType" {
-			var name string
-			if json.Unmarshal(raw, &name) == nil && model.IsResourceType(name) {
-				typ = model.Lookup(name)
+		i = probe.space(end)
+		if i >= len(w.in) || w.in[i] != ':' {
+			return "", errJSON
+		}
+		i = probe.space(i + 1)
+		if key == "resourceType" && i < len(w.in) && w.in[i] == '"' {
+			end, err := probe.stringEnd(i)
+			if err != nil {
+				return "", err
 			}
+			return probe.text(i, end)
+		}
+		if i, err = probe.value(i, nil, "", depth+1); err != nil {
+			return "", err
+		}
+		if i = probe.space(i); i < len(w.in) && w.in[i] == ',' {
+			i = probe.space(i + 1)
 		}
 	}
-	if _, err := w.dec.Token(); err != nil {
-		return err
-	}
-	w.out.WriteByte('{')
-	for i, m := range members {
-		if i > 0 {
-			w.out.WriteByte(',')
-		}
-		w.str(m.key)
-		w.out.WriteByte(':')
-		sub := &linkWalker{dec: json.NewDecoder(bytes.NewReader(m.raw)), link: w.link}
-		sub.dec.UseNumber()
-		childType, prim := child(typ, m.key)
-		if err := sub.value(childType, prim, depth+1); err != nil {
-			return err
-		}
-		w.out.Write(sub.out.Bytes())
-		w.changed = w.changed || sub.changed
-	}
-	w.out.WriteByte('}')
-	return nil
+	return "", nil
 }
 
 // child returns the type of member key of an object of type typ and, for
@@ -229,18 +279,18 @@ func child(typ *model.Type, key string) (*model.Type, string) {
 // narrativeLink matches the href and src attributes of the narrative.
 var narrativeLink = regexp.MustCompile(`(\s(?:href|src)=")([^"]*)(")`)
 
-// replace returns the value of a string of kind prim with its links
-// replaced.
-func (w *linkWalker) replace(prim, s string) (string, error) {
-	var kind linkKind
+// replace replaces the links in the string in[i:end], of kind prim.
+func (w *linkWalker) replace(i, end int, prim string) error {
+	s, err := w.text(i, end)
+	if err != nil {
+		return err
+	}
+	var out string
 	switch prim {
-	case "reference":
-		kind = linkReference
-	case "uri":
-		kind = linkURI
 	case "xhtml":
 		var ferr error
-		out := narrativeLink.ReplaceAllStringFunc(s, func(m string) string {
+		changed := false
+		out = narrativeLink.ReplaceAllStringFunc(s, func(m string) string {
 			sub := narrativeLink.FindStringSubmatch(m)
 			r, ok, err := w.link(linkURI, unescapeXMLAttr(sub[2]))
 			if err != nil && ferr == nil {
@@ -249,52 +299,60 @@ func (w *linkWalker) replace(prim, s string) (string, error) {
 			if !ok {
 				return m
 			}
-			w.changed = true
+			changed = true
 			return sub[1] + escapeXMLAttr(r) + sub[3]
 		})
-		return out, ferr
+		if ferr != nil || !changed {
+			return ferr
+		}
 	default:
-		return s, nil
+		kind := linkURI
+		if prim == "reference" {
+			kind = linkReference
+		}
+		r, ok, err := w.link(kind, s)
+		if err != nil || !ok {
+			return err
+		}
+		out = r
 	}
-	r, ok, err := w.link(kind, s)
-	if err != nil || !ok {
-		return s, err
+	if w.out == nil {
+		w.out = make([]byte, 0, len(w.in)+64)
 	}
-	w.changed = true
-	return r, nil
+	w.out = append(w.out, w.in[w.copied:i]...)
+	w.out = appendJSONString(w.out, out)
+	w.copied = end
+	return nil
 }
 
-// str writes s as a JSON string, escaping what JSON requires only (not
-// HTML's characters, which the narrative holds).
-func (w *linkWalker) str(s string) {
+// appendJSONString appends s as a JSON string, escaping what JSON
+// requires only (not HTML's characters, which the narrative holds).
+func appendJSONString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
-	w.out.WriteByte('"')
+	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' {
 			continue
 		}
-		w.out.WriteString(s[start:i])
+		dst = append(dst, s[start:i]...)
 		switch c {
 		case '"', '\\':
-			w.out.WriteByte('\\')
-			w.out.WriteByte(c)
+			dst = append(dst, '\\', c)
 		case '\n':
-			w.out.WriteString(`\n`)
+			dst = append(dst, '\\', 'n')
 		case '\r':
-			w.out.WriteString(`\r`)
+			dst = append(dst, '\\', 'r')
 		case '\t':
-			w.out.WriteString(`\t`)
+			dst = append(dst, '\\', 't')
 		default:
-			w.out.WriteString(`\u00`)
-			w.out.WriteByte(hex[c>>4])
-			w.out.WriteByte(hex[c&0xf])
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 		}
 		start = i + 1
 	}
-	w.out.WriteString(s[start:])
-	w.out.WriteByte('"')
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
 
 var xmlAttrUnescaper = strings.NewReplacer("&amp;", "&", "&quot;", `"`, "&lt;", "<", "&gt;", ">", "&apos;", "'")

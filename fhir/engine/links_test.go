@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -78,5 +79,31 @@ func TestRewriteLinks(t *testing.T) {
 	// Nothing to replace: unchanged.
 	if _, changed, err := rewriteLinks([]byte(`{"resourceType":"Patient","name":[{"family":"urn:uuid:p"}]}`), "Patient", link); err != nil || changed {
 		t.Errorf("a string that is not a link was replaced (%v, %v)", changed, err)
+	}
+}
+
+// TestRewriteLinksMalformed: every prefix of a resource, and a few broken
+// documents, give an error or a result, never a panic; a body with nothing
+// to replace comes back as it is.
+func TestRewriteLinksMalformed(t *testing.T) {
+	link := func(kind linkKind, v string) (string, bool, error) { return "Patient/1", v == "urn:uuid:p", nil }
+	body := `{"resourceType":"Observation", "contained":[{"resourceType":"Patient","id":"c"}],
+		"subject":{"reference":"urn:uuid:\u0070"},"valueQuantity":{"value":-1.5e3},"status":"final","text":{"div":"<a href=\"urn:uuid:p\">x</a>"}}`
+	out, changed, err := rewriteLinks([]byte(body), "Observation", link)
+	if err != nil || !changed || strings.Contains(string(out), "urn:uuid:p\"") || !strings.Contains(string(out), `"reference":"Patient/1"`) {
+		t.Errorf("escaped link: changed %v, err %v, %s", changed, err, out)
+	}
+	for n := range len(body) {
+		rewriteLinks([]byte(body[:n]), "Observation", link) // must not panic
+	}
+	for _, bad := range []string{`{"a":}`, `{"a" 1}`, `{"a":1,}`, `[1,2`, `{"a":"\`, `{"subject":{"reference":"urn:uuid:p"}} x`} {
+		if _, _, err := rewriteLinks([]byte(bad), "Observation", link); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+	plain := []byte(`{ "resourceType" : "Patient", "name" : [ { "family" : "urn:uuid:p" } ] }`)
+	got, changed, err := rewriteLinks(plain, "Patient", link)
+	if err != nil || changed || &got[0] != &plain[0] {
+		t.Errorf("nothing to replace: changed %v, err %v, copied %v", changed, err, &got[0] != &plain[0])
 	}
 }
