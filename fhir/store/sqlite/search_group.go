@@ -43,9 +43,10 @@ type grouping struct {
 // groupMax bounds the groups a grouped page reads at once.
 const groupMax = 1024
 
-// groupBatch returns how many groups to read for need more rows, when
-// the groups read so far held rows per group (0 before the first read):
-// enough for the page at that rate, and a few more.
+// groupBatch returns how many groups to read for need more rows, when a
+// group holds rate rows (the rate of the groups read so far, the
+// grouping's estimate before the first read): enough for the page at
+// that rate, and a quarter more.
 func groupBatch(need int, rate float64) int {
 	n := math.Ceil(float64(need) / max(rate, 1e-3) * 1.25)
 	return int(min(max(n, 1), groupMax))
