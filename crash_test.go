@@ -53,7 +53,9 @@ func TestTransactionSurvivesKill(t *testing.T) {
 		}
 	}()
 	base := "http://" + addr
-	waitHealthy(t, base)
+	if err := waitHealthy(base); err != nil {
+		t.Fatal(err)
+	}
 
 	const n = 4000
 	entries := make([]any, n)
@@ -124,24 +126,5 @@ func TestTransactionSurvivesKill(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
 		t.Errorf("a create after the restart: %d\n%s", resp.StatusCode, logs.String())
-	}
-}
-
-// waitHealthy waits until the server at base answers /healthz.
-func waitHealthy(t *testing.T, base string) {
-	t.Helper()
-	start := time.Now()
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Since(start) > 30*time.Second {
-			t.Fatalf("server did not answer: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

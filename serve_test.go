@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -60,17 +61,26 @@ func startServer(t *testing.T, bin, data string, extra ...string) (string, *exec
 		}
 	})
 	base := "http://" + addr
+	if err := waitHealthy(base); err != nil {
+		t.Fatalf("%v\n%s", err, logs.String())
+	}
+	t.Logf("server answered %v after start", time.Since(start).Round(time.Millisecond))
+	return base, cmd, &logs
+}
+
+// waitHealthy waits up to 30 s for the server at base to answer /healthz.
+func waitHealthy(base string) error {
+	start := time.Now()
 	for {
 		resp, err := http.Get(base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				t.Logf("server answered %v after start", time.Since(start).Round(time.Millisecond))
-				return base, cmd, &logs
+				return nil
 			}
 		}
 		if time.Since(start) > 30*time.Second {
-			t.Fatalf("server did not answer: %v\n%s", err, logs.String())
+			return fmt.Errorf("server did not answer: %v", err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -20,7 +23,8 @@ import (
 // to the engine as one unit (engine.Transaction: all or none); its reads,
 // processed last as the specification orders, and every entry of a batch
 // are answered as if they were requests of their own, by the same
-// handlers, inside the server.
+// handlers, inside the server (recorded by net/http/httptest's
+// ResponseRecorder, an in-memory http.ResponseWriter).
 
 // bundleIn is the part of a posted Bundle the server reads.
 type bundleIn struct {
@@ -195,21 +199,17 @@ func patchOf(res json.RawMessage) ([]byte, error) {
 		Data         string `json:"data"`
 	}
 	if len(res) == 0 || json.Unmarshal(res, &bin) != nil || bin.ResourceType != "Binary" {
-		return nil, errorString("a PATCH entry carries its JSON Patch document as a Binary resource")
+		return nil, errors.New("a PATCH entry carries its JSON Patch document as a Binary resource")
 	}
 	if ct, _, _ := strings.Cut(bin.ContentType, ";"); strings.TrimSpace(ct) != mediaJSONPatch {
-		return nil, errorString("the Binary of a PATCH entry must have contentType " + mediaJSONPatch + " (FHIRPath Patch is not supported)")
+		return nil, errors.New("the Binary of a PATCH entry must have contentType " + mediaJSONPatch + " (FHIRPath Patch is not supported)")
 	}
 	patch, err := base64.StdEncoding.DecodeString(bin.Data)
 	if err != nil {
-		return nil, errorString("the Binary's data is not base64")
+		return nil, errors.New("the Binary's data is not base64")
 	}
 	return patch, nil
 }
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
 
 // entryURL splits an entry's request.url, relative to the base or absolute
 // on this server, into its path (no leading slash) and query.
@@ -217,13 +217,13 @@ func (s *Server) entryURL(c *gin.Context, raw string) (string, url.Values, error
 	if base := s.baseURL(c); strings.HasPrefix(raw, base+"/") {
 		raw = strings.TrimPrefix(raw, base+"/")
 	} else if u, err := url.Parse(raw); err == nil && u.IsAbs() {
-		return "", nil, errorString("the url " + quoteFor(raw) + " is not on this server (" + base + ")")
+		return "", nil, fmt.Errorf("the url %s is not on this server (%s)", quoteFor(raw), base)
 	}
 	raw = strings.TrimPrefix(raw, "/")
 	path, rawQuery, _ := strings.Cut(raw, "?")
 	query, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return "", nil, errorString("the query of " + quoteFor(raw) + " is not valid")
+		return "", nil, fmt.Errorf("the query of %s is not valid", quoteFor(raw))
 	}
 	return path, query, nil
 }
@@ -329,9 +329,9 @@ func (s *Server) subRequest(c *gin.Context, i int, en entryIn) bundleEntry {
 		r.Header.Add("Prefer", p)
 	}
 	r.Header.Set(RequestIDHeader, c.GetString(keyRequestID))
-	rec := newRecorder()
+	rec := httptest.NewRecorder()
 	s.sub.ServeHTTP(rec, r)
-	return rec.entry(s, c)
+	return s.responseEntry(c, rec)
 }
 
 // fhirTimeToHTTP turns entry.request.ifModifiedSince (a FHIR instant) into
@@ -356,45 +356,21 @@ func (s *Server) writeBundle(c *gin.Context, b *bundle) error {
 	return nil
 }
 
-// recorder keeps the answer to a sub-request.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func newRecorder() *recorder { return &recorder{header: http.Header{}} }
-
-func (r *recorder) Header() http.Header { return r.header }
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.body.Write(b)
-}
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-}
-
-// entry describes the answer as a response entry: an OperationOutcome
-// goes to response.outcome, another resource (or searchset) to resource.
-func (r *recorder) entry(s *Server, c *gin.Context) bundleEntry {
-	status := r.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	e := bundleEntry{Response: &entryResponse{Status: statusText(status), Etag: r.header.Get("ETag")}}
-	if loc := r.header.Get("Location"); loc != "" {
+// responseEntry describes the answer to a sub-request as a response
+// entry: an OperationOutcome goes to response.outcome, another resource
+// (or searchset) to resource.
+func (s *Server) responseEntry(c *gin.Context, rec *httptest.ResponseRecorder) bundleEntry {
+	h := rec.Header()
+	e := bundleEntry{Response: &entryResponse{Status: statusText(rec.Code), Etag: h.Get("ETag")}}
+	if loc := h.Get("Location"); loc != "" {
 		e.Response.Location = strings.TrimPrefix(loc, s.baseURL(c)+"/")
 	}
-	if lm := r.header.Get("Last-Modified"); lm != "" {
+	if lm := h.Get("Last-Modified"); lm != "" {
 		if t, err := http.ParseTime(lm); err == nil {
 			e.Response.LastModified = fhir.FormatInstant(t)
 		}
 	}
-	body := bytes.TrimSpace(r.body.Bytes())
+	body := bytes.TrimSpace(rec.Body.Bytes())
 	if len(body) > 0 {
 		var head struct {
 			ResourceType string `json:"resourceType"`

@@ -208,36 +208,36 @@ func (w *linkWalker) object(i int, typ *model.Type, depth int) (int, error) {
 	}
 }
 
-// resourceType returns the resourceType member of the object at i.
+// resourceType returns the resourceType member of the object at i. It
+// scans the members as values of no known type, which replaces nothing.
 func (w *linkWalker) resourceType(i int, depth int) (string, error) {
-	probe := &linkWalker{in: w.in}
-	i = probe.space(i + 1)
+	i = w.space(i + 1)
 	for i < len(w.in) && w.in[i] == '"' {
-		end, err := probe.stringEnd(i)
+		end, err := w.stringEnd(i)
 		if err != nil {
 			return "", err
 		}
-		key, err := probe.text(i, end)
+		key, err := w.text(i, end)
 		if err != nil {
 			return "", err
 		}
-		i = probe.space(end)
+		i = w.space(end)
 		if i >= len(w.in) || w.in[i] != ':' {
 			return "", errJSON
 		}
-		i = probe.space(i + 1)
+		i = w.space(i + 1)
 		if key == "resourceType" && i < len(w.in) && w.in[i] == '"' {
-			end, err := probe.stringEnd(i)
+			end, err := w.stringEnd(i)
 			if err != nil {
 				return "", err
 			}
-			return probe.text(i, end)
+			return w.text(i, end)
 		}
-		if i, err = probe.value(i, nil, "", depth+1); err != nil {
+		if i, err = w.value(i, nil, "", depth+1); err != nil {
 			return "", err
 		}
-		if i = probe.space(i); i < len(w.in) && w.in[i] == ',' {
-			i = probe.space(i + 1)
+		if i = w.space(i); i < len(w.in) && w.in[i] == ',' {
+			i = w.space(i + 1)
 		}
 	}
 	return "", nil

@@ -103,22 +103,21 @@ func (s HTTPSink) Load(ctx context.Context, items []Item) ([]error, error) {
 
 // diagnostics returns the diagnostics of an OperationOutcome, joined.
 func diagnostics(body []byte) string {
-	var oo struct {
-		Issue []struct {
-			Diagnostics string   `json:"diagnostics"`
-			Expression  []string `json:"expression"`
-		} `json:"issue"`
-	}
+	var oo struct{ Issue []fhir.Issue } // the JSON names match the fields
 	if json.Unmarshal(body, &oo) != nil || len(oo.Issue) == 0 {
 		return strings.TrimSpace(string(body[:min(len(body), 200)]))
 	}
-	var parts []string
-	for _, is := range oo.Issue {
-		p := is.Diagnostics
+	return issuesText(oo.Issue)
+}
+
+// issuesText joins issues' diagnostics, each with its locations.
+func issuesText(issues []fhir.Issue) string {
+	parts := make([]string, len(issues))
+	for i, is := range issues {
+		parts[i] = is.Diagnostics
 		if len(is.Expression) > 0 {
-			p += " (at " + strings.Join(is.Expression, ", ") + ")"
+			parts[i] += " (at " + strings.Join(is.Expression, ", ") + ")"
 		}
-		parts = append(parts, p)
 	}
 	return strings.Join(parts, "; ")
 }
@@ -145,7 +144,7 @@ type Progress struct {
 // Load reads files and stores their resources through sink, several
 // units at once. A problem with a file or resource is reported and the
 // rest goes on; an error of the sink itself stops the load.
-func Load(ctx context.Context, files []string, sink Sink, opts Options, p *Progress) error {
+func Load(ctx context.Context, files []File, sink Sink, opts Options, p *Progress) error {
 	if opts.Chunk <= 0 {
 		opts.Chunk = 500
 	}
@@ -193,7 +192,7 @@ func Load(ctx context.Context, files []string, sink Sink, opts Options, p *Progr
 		if ctx.Err() != nil {
 			break
 		}
-		err := ReadFile(f, opts.Chunk, func(u Unit) error {
+		err := ReadFile(f.Name, opts.Chunk, func(u Unit) error {
 			p.Read.Store(read + u.Read)
 			if len(u.Items) == 0 {
 				mu.Lock()
@@ -213,10 +212,8 @@ func Load(ctx context.Context, files []string, sink Sink, opts Options, p *Progr
 		if err != nil {
 			break
 		}
-		if st, err := statSize(f); err == nil {
-			read += st
-			p.Read.Store(read)
-		}
+		read += f.Size
+		p.Read.Store(read)
 	}
 	close(units)
 	wg.Wait()
@@ -243,13 +240,5 @@ func describe(err error) error {
 	if !errors.As(err, &fe) || len(fe.Issues) == 0 {
 		return err
 	}
-	var parts []string
-	for _, is := range fe.Issues {
-		p := is.Diagnostics
-		if len(is.Expression) > 0 {
-			p += " (at " + strings.Join(is.Expression, ", ") + ")"
-		}
-		parts = append(parts, p)
-	}
-	return errors.New(strings.Join(parts, "; "))
+	return errors.New(issuesText(fe.Issues))
 }

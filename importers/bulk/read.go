@@ -55,11 +55,17 @@ type Unit struct {
 	Read int64
 }
 
+// File is an input file and its size as stored.
+type File struct {
+	Name string
+	Size int64
+}
+
 // Files lists the files paths name: files as they are, directories
 // walked for the names Supported accepts, in lexical order. It returns
 // their total size too.
-func Files(paths []string) ([]string, int64, error) {
-	var out []string
+func Files(paths []string) ([]File, int64, error) {
+	var out []File
 	var size int64
 	for _, p := range paths {
 		st, err := os.Stat(p)
@@ -67,10 +73,10 @@ func Files(paths []string) ([]string, int64, error) {
 			return nil, 0, err
 		}
 		if !st.IsDir() {
-			out, size = append(out, p), size+st.Size()
+			out, size = append(out, File{p, st.Size()}), size+st.Size()
 			continue
 		}
-		var found []string
+		var found []File
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
@@ -80,14 +86,14 @@ func Files(paths []string) ([]string, int64, error) {
 				if err != nil {
 					return err
 				}
-				found, size = append(found, path), size+info.Size()
+				found, size = append(found, File{path, info.Size()}), size+info.Size()
 			}
 			return nil
 		})
 		if err != nil {
 			return nil, 0, err
 		}
-		slices.Sort(found)
+		slices.SortFunc(found, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
 		out = append(out, found...)
 	}
 	return out, size, nil
@@ -282,14 +288,14 @@ func item(body []byte, fullURL, where string) (Item, error) {
 	// No id: the fullUrl's uuid or oid, else a digest of the first
 	// identifier (the same identifier is the same resource), else of the
 	// content. The id goes into the body, as an update needs.
+	ident, hasIdent := h.firstIdentifier()
 	switch {
 	case strings.HasPrefix(fullURL, "urn:uuid:") && fhir.ID(fullURL[9:]).Valid():
 		it.ID = fhir.ID(fullURL[9:])
 	case strings.HasPrefix(fullURL, "urn:oid:") && fhir.ID(fullURL[8:]).Valid():
 		it.ID = fhir.ID(fullURL[8:])
-	case hasIdentifier(&h):
-		id, _ := h.firstIdentifier()
-		it.ID = digestID(string(h.ResourceType), id.System, id.Value)
+	case hasIdent:
+		it.ID = digestID(string(h.ResourceType), ident.System, ident.Value)
 	default:
 		it.ID = digestID(string(h.ResourceType), string(body))
 	}
@@ -299,11 +305,6 @@ func item(body []byte, fullURL, where string) (Item, error) {
 	}
 	it.Body = withID
 	return it, nil
-}
-
-func hasIdentifier(h *head) bool {
-	_, ok := h.firstIdentifier()
-	return ok
 }
 
 // digestID is an id made from parts: 32 hex digits of their SHA-256.
@@ -348,12 +349,4 @@ func jsonErr(data []byte, err error) error {
 		return fmt.Errorf("not a FHIR resource: %s has the wrong JSON type (%s)", te.Field, te.Value)
 	}
 	return errors.New("not a FHIR resource")
-}
-
-func statSize(name string) (int64, error) {
-	st, err := os.Stat(name)
-	if err != nil {
-		return 0, err
-	}
-	return st.Size(), nil
 }

@@ -343,14 +343,24 @@ func (c *searcher) date(t fhir.ResourceType, cl *search.Clause) (*matcher, error
 	if special {
 		cols = rangeCols{lo: a + ".updated", ms: true}
 	}
-	var parts []func(q *sq)
+	// partsOf returns the conditions of the values on columns cols.
+	partsOf := func(cols rangeCols) ([]func(q *sq), error) {
+		var parts []func(q *sq)
+		for _, v := range cl.Values {
+			p, err := rangeParts(cols, v.Prefix, dateBounds(v, c.now))
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, p...)
+		}
+		return parts, nil
+	}
+	parts, err := partsOf(cols)
+	if err != nil {
+		return nil, err
+	}
 	rank := rankRange
 	for _, v := range cl.Values {
-		p, err := rangeParts(cols, v.Prefix, dateBounds(v, c.now))
-		if err != nil {
-			return nil, err
-		}
-		parts = append(parts, p...)
 		if v.Prefix != search.PrefixEq && v.Prefix != "" {
 			rank = rankOpenRange
 		}
@@ -358,11 +368,7 @@ func (c *searcher) date(t fhir.ResourceType, cl *search.Clause) (*matcher, error
 	if !special {
 		m := simple(a, "date", paramKey(t, cl.Param), rank, parts)
 		m.on = func(q *sq, a string) {
-			var parts []func(q *sq)
-			for _, v := range cl.Values {
-				p, _ := rangeParts(rangeCols{lo: a + ".lo", hi: a + ".hi"}, v.Prefix, dateBounds(v, c.now))
-				parts = append(parts, p...)
-			}
+			parts, _ := partsOf(rangeCols{lo: a + ".lo", hi: a + ".hi"}) // checked above
 			q.or(parts)
 		}
 		return m, nil

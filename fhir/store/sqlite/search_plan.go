@@ -62,12 +62,7 @@ func (c *searcher) estimate(r *typeRun) error {
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return r.ms[a].rank - r.ms[b].rank })
 	// A derived clause stands for those it implies: they are not counted.
-	implied := map[int]bool{}
-	for _, m := range r.ms {
-		for _, j := range m.implies {
-			implied[j] = true
-		}
-	}
+	implied := r.implied(func(int, *matcher) bool { return true })
 	for _, i := range order {
 		m := r.ms[i]
 		if implied[i] {
@@ -170,14 +165,7 @@ func (r *typeRun) empty() bool {
 // skip are estimated to match, taken as independent, except that a derived
 // clause with an estimate stands for those it is derived from.
 func (r *typeRun) selectivity(skip int) float64 {
-	implied := map[int]bool{}
-	for i, m := range r.ms {
-		if r.est[i] >= 0 {
-			for _, j := range m.implies {
-				implied[j] = true
-			}
-		}
-	}
+	implied := r.implied(func(i int, _ *matcher) bool { return r.est[i] >= 0 })
 	sel := 1.0
 	for i := range r.ms {
 		if i != skip && !implied[i] && r.est[i] >= 0 && r.n > 0 {
@@ -257,21 +245,29 @@ func (r *typeRun) choose(limit int, counting bool) (plan, int) {
 	return p, lead
 }
 
+// implied returns the clauses implied by the derived clauses that
+// satisfy which (nil when there are none).
+func (r *typeRun) implied(which func(i int, m *matcher) bool) map[int]bool {
+	var out map[int]bool
+	for i, m := range r.ms {
+		if len(m.implies) == 0 || !which(i, m) {
+			continue
+		}
+		if out == nil {
+			out = map[int]bool{}
+		}
+		for _, j := range m.implies {
+			out[j] = true
+		}
+	}
+	return out
+}
+
 // tested returns the clauses that test a resource against every clause
 // but skip: each of them but skip, except that a clause that covers
 // others is tested in their place, even when it is skip.
 func (r *typeRun) tested(skip int) []int {
-	var covered map[int]bool
-	for _, m := range r.ms {
-		if m.covers {
-			if covered == nil {
-				covered = map[int]bool{}
-			}
-			for _, j := range m.implies {
-				covered[j] = true
-			}
-		}
-	}
+	covered := r.implied(func(_ int, m *matcher) bool { return m.covers })
 	var out []int
 	for i, m := range r.ms {
 		if !covered[i] && (i != skip || m.covers) {
