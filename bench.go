@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
 	"strconv"
 	"strings"
@@ -21,8 +22,11 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "ingest" {
 		return benchIngest(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "terminology" {
+		return benchTerminology(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "search" {
-		fmt.Fprintln(stderr, "usage: cpms bench search|ingest [flags]   (cpms bench search -h for the flags)")
+		fmt.Fprintln(stderr, "usage: cpms bench search|ingest|terminology [flags]   (cpms bench search -h for the flags)")
 		return 2
 	}
 	fs := flag.NewFlagSet("bench search", flag.ContinueOnError)
@@ -81,6 +85,34 @@ func benchIngest(args []string, stdout, stderr io.Writer) int {
 	err := bench.Ingest(ctx, bench.IngestOptions{Archive: *archive, Clients: *clients, Log: log, Progress: progress}, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "cpms bench ingest:", err)
+		return 1
+	}
+	return 0
+}
+
+// benchTerminology runs "cpms bench terminology": start-up and memory
+// with the terminology seed, and the latency of the terminology
+// operations.
+func benchTerminology(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench terminology", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	requests := fs.Int("requests", 500, "requests per operation for the latency percentiles")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(stderr, "cpms bench terminology:", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	progress := slog.New(slog.NewTextHandler(stderr, nil))
+	if err := bench.Terminology(ctx, bench.TerminologyOptions{Binary: self, Requests: *requests, Progress: progress}, stdout); err != nil {
+		fmt.Fprintln(stderr, "cpms bench terminology:", err)
 		return 1
 	}
 	return 0

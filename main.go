@@ -9,6 +9,7 @@
 //	cpms import PATH...   load Bundles and NDJSON files
 //	cpms bench search     measure a search mix on Synthea-like patients
 //	cpms bench ingest     measure bulk ingest of the Synthea bundles
+//	cpms bench terminology measure start-up, memory and the terminology operations
 //	cpms version          print the version
 //
 // Run "cpms serve -h" for the flags; each has an environment variable
@@ -61,6 +62,7 @@ Usage:
   cpms import PATH...   load FHIR Bundles and NDJSON files (cpms import -h for flags)
   cpms bench search     load Synthea-like patients and measure a search mix
   cpms bench ingest     load the Synthea bundles three ways and measure each
+  cpms bench terminology start the server, measure start-up, memory, $expand, $lookup, $validate-code
   cpms version          print the version
 `)
 }

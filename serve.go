@@ -20,6 +20,7 @@ import (
 	"github.com/cpms-fhir/cpms/fhir/search/parse"
 	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
 	"github.com/cpms-fhir/cpms/server"
+	"github.com/cpms-fhir/cpms/terminology"
 )
 
 // serveConfig is the configuration of "cpms serve", from flags and their
@@ -121,15 +122,21 @@ func runServer(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready ch
 		}
 		log.Info("store closed")
 	}()
+	terms, err := loadTerminology(log)
+	if err != nil {
+		return err
+	}
 	eng, err := engine.New(store, engine.Options{Logger: log, Base: cfg.baseURL,
-		DefaultCount: cfg.searchCount, MaxCount: cfg.searchMax})
+		DefaultCount: cfg.searchCount, MaxCount: cfg.searchMax,
+		Observe: terms.observe, ObserveTypes: terminology.ResourceTypes})
 	if err != nil {
 		return err
 	}
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
-	srv := server.New(eng, server.Options{BaseURL: cfg.baseURL, MaxBodyBytes: cfg.maxBody, Logger: log, Version: version()})
+	srv := server.New(eng, server.Options{BaseURL: cfg.baseURL, MaxBodyBytes: cfg.maxBody, Logger: log, Version: version(),
+		Terminology: terms.Service})
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err

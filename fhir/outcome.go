@@ -41,6 +41,7 @@ const (
 	IssueProcessing    IssueType = "processing"
 	IssueInformational IssueType = "informational"
 	IssueBusinessRule  IssueType = "business-rule"
+	IssueTooCostly     IssueType = "too-costly"
 )
 
 // Issue is one OperationOutcome issue. Expression holds FHIRPath locations

@@ -108,6 +108,8 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 				return s.validate(c, t)
 			}
 			return methodNotAllowed(c, http.MethodPost)
+		case s.isTermOperation(t, seg[1]):
+			return s.termOperation(c, t, "", seg[1])
 		case strings.HasPrefix(seg[1], "$") || strings.HasPrefix(seg[1], "_"):
 			return notFoundPath(c.Request.URL.Path)
 		}
@@ -127,6 +129,9 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 		}
 		return methodNotAllowed(c, http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodPatch)
 	case 3:
+		if t := fhir.ResourceType(seg[0]); s.isTermOperation(t, seg[2]) {
+			return s.termOperation(c, t, fhir.ID(seg[1]), seg[2])
+		}
 		if seg[2] == "_history" {
 			if is(http.MethodGet, http.MethodHead) {
 				return s.history(c, fhir.ResourceType(seg[0]), fhir.ID(seg[1]))

@@ -39,6 +39,13 @@ type testServer struct {
 // newTestServer starts a server for the test; opts adjust its options.
 func newTestServer(t testing.TB, opts ...func(*server.Options)) *testServer {
 	t.Helper()
+	return newTestServerWith(t, nil, opts...)
+}
+
+// newTestServerWith is newTestServer with engine options adjusted by
+// engOpts too (nil: none).
+func newTestServerWith(t testing.TB, engOpts func(*engine.Options), opts ...func(*server.Options)) *testServer {
+	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{Logger: quiet})
 	if err != nil {
@@ -48,7 +55,11 @@ func newTestServer(t testing.TB, opts ...func(*server.Options)) *testServer {
 	if err != nil {
 		t.Fatalf("validator: %v", err)
 	}
-	eng, err := engine.New(store, engine.Options{Validator: v, Logger: quiet})
+	eo := engine.Options{Validator: v, Logger: quiet}
+	if engOpts != nil {
+		engOpts(&eo)
+	}
+	eng, err := engine.New(store, eo)
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/search"
 	"github.com/cpms-fhir/cpms/fhir/validate"
+	"github.com/cpms-fhir/cpms/terminology"
 )
 
 // The CapabilityStatement lists what this server does, and only that: a
@@ -167,6 +168,11 @@ func (s *Server) capabilityStatement(base string) *capability {
 			ConditionalDelete: "single",
 			Operation: []capOperation{{Name: "validate",
 				Definition: "http://hl7.org/fhir/OperationDefinition/Resource-validate"}},
+		}
+		if s.opts.Terminology != nil {
+			for _, op := range terminology.Operations[t] {
+				r.Operation = append(r.Operation, capOperation{Name: op, Definition: operationDefinitions[string(t)+"/"+op]})
+			}
 		}
 		for _, code := range TypeInteractions {
 			r.Interaction = append(r.Interaction, capInteraction{code})

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cpms-fhir/cpms/fhir/engine"
+	"github.com/cpms-fhir/cpms/terminology"
 )
 
 // Options configure a Server.
@@ -24,6 +25,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is the software version reported in the CapabilityStatement.
 	Version string
+	// Terminology answers $lookup, $validate-code, $subsumes, $expand and
+	// $translate; nil: those operations are not served.
+	Terminology *terminology.Service
 }
 
 // DefaultMaxBodyBytes is the request body limit unless configured: 16 MiB.

@@ -35,6 +35,13 @@ type Options struct {
 	// DefaultCount and MaxCount bound search pages; 0 means
 	// parse.DefaultCount and parse.MaxCount.
 	DefaultCount, MaxCount int
+	// Observe, when set, is called after every committed write that
+	// changed a resource of one of ObserveTypes (r.Deleted for a delete),
+	// and by Start for every current resource of those types: how the
+	// terminology service follows the stored CodeSystems, ValueSets and
+	// ConceptMaps. It must not write through the engine.
+	Observe      func(ctx context.Context, r *fhir.Resource)
+	ObserveTypes []fhir.ResourceType
 }
 
 // Engine carries out FHIR interactions over a Store.
@@ -47,6 +54,8 @@ type Engine struct {
 	extractor *extract.Extractor
 	parseOpts parse.Options
 	custom    custom
+	observe   func(ctx context.Context, r *fhir.Resource)
+	observed  []fhir.ResourceType
 }
 
 // New returns an Engine over store.
@@ -56,6 +65,7 @@ func New(store Store, opts Options) (*Engine, error) {
 	if e.params == nil {
 		e.params = search.NewTable()
 	}
+	e.observe, e.observed = opts.Observe, opts.ObserveTypes
 	e.custom = custom{pending: map[string]bool{}, wake: make(chan struct{}, 1)}
 	e.extractor = extract.New(e.params, extract.Options{Base: e.parseOpts.Base})
 	if e.policy == nil {

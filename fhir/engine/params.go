@@ -59,7 +59,13 @@ func (e *Engine) checkSearchParameter(body []byte) error {
 // SearchParameter version. The write has happened: a failure here is
 // logged, and the parameter stays as it was.
 func (e *Engine) afterWrite(ctx context.Context, res *Result) {
-	if res == nil || res.Resource == nil || res.Unchanged || res.Resource.Type != "SearchParameter" {
+	if res == nil || res.Resource == nil || res.Unchanged {
+		return
+	}
+	if e.observe != nil && slices.Contains(e.observed, res.Resource.Type) {
+		e.observe(ctx, res.Resource)
+	}
+	if res.Resource.Type != "SearchParameter" {
 		return
 	}
 	var prev *fhir.Resource
@@ -184,8 +190,33 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.loadCustomParams(ctx); err != nil {
 		return err
 	}
+	if err := e.loadObserved(ctx); err != nil {
+		return err
+	}
 	go e.reindexLoop(ctx)
 	return nil
+}
+
+// loadObserved passes every current resource of the observed types to
+// Observe.
+func (e *Engine) loadObserved(ctx context.Context) error {
+	if e.observe == nil || len(e.observed) == 0 {
+		return nil
+	}
+	q := &search.Query{Types: e.observed, Count: 20, Total: search.TotalNone}
+	for {
+		res, err := e.store.Search(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, r := range res.Resources {
+			e.observe(ctx, r)
+		}
+		if res.Next == "" {
+			return nil
+		}
+		q.Cursor = res.Next
+	}
 }
 
 // loadCustomParams registers the active SearchParameter resources of the

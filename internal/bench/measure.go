@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,25 @@ func (c *client) get(ctx context.Context, url string) ([]byte, error) {
 		return nil, fmt.Errorf("GET %s: %d %.300s", url, resp.StatusCode, body)
 	}
 	return body, nil
+}
+
+// put stores body at url and fails unless it answers 200 or 201.
+func (c *client) put(ctx context.Context, url, body string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/fhir+json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("PUT %s: %d %.300s", url, resp.StatusCode, b)
+	}
+	return nil
 }
 
 // latencies sends the requests of paths one after another, each to every

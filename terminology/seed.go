@@ -1,0 +1,128 @@
+package terminology
+
+import (
+	"bytes"
+	"compress/gzip"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"runtime"
+	"sync"
+)
+
+// The seed is what a fresh server knows without any import: the code
+// systems and value sets of FHIR R4 (valuesets.json and
+// v3-codesystems.json of the R4 definitions, unchanged) and the CPMS
+// terminologies generated from the official releases by
+// internal/cmd/genseed (see seed/README.md for sources and licences).
+//
+//go:embed seed/*.json.gz
+var seedFS embed.FS
+
+// LoadSeed adds the embedded seed to s. The files are decoded in
+// parallel; a corrupt seed is a build defect and is reported as an
+// error.
+func LoadSeed(s *Service) error {
+	names, err := fs.Glob(seedFS, "seed/*.json.gz")
+	if err != nil {
+		return err
+	}
+	errs := make([]error, len(names))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			data, err := seedFS.ReadFile(name)
+			if err == nil {
+				err = s.LoadJSON(bytes.NewReader(data), true)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("terminology seed %s: %w", name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LoadJSON adds the CodeSystems, ValueSets and ConceptMaps of one JSON
+// document: a resource, or a Bundle of them (other resources are
+// skipped). gzipped says the document is gzip-compressed.
+func (s *Service) LoadJSON(r io.Reader, gzipped bool) error {
+	if gzipped {
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return err
+		}
+		defer zr.Close()
+		r = zr
+	}
+	var doc struct {
+		ResourceType string `json:"resourceType"`
+		Entry        []struct {
+			Resource json.RawMessage `json:"resource"`
+		} `json:"entry"`
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return err
+	}
+	if doc.ResourceType != "Bundle" {
+		return s.loadResource(data)
+	}
+	for _, e := range doc.Entry {
+		if err := s.loadResource(e.Resource); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) loadResource(data []byte) error {
+	var head struct {
+		ResourceType string `json:"resourceType"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return err
+	}
+	switch head.ResourceType {
+	case "CodeSystem":
+		var cs CodeSystem
+		if err := json.Unmarshal(data, &cs); err != nil {
+			return err
+		}
+		if cs.URL != "" && cs.Content != "not-present" {
+			s.AddCodeSystem(&cs)
+		}
+	case "ValueSet":
+		var vs ValueSet
+		if err := json.Unmarshal(data, &vs); err != nil {
+			return err
+		}
+		if vs.URL != "" {
+			s.AddValueSet(&vs)
+		}
+	case "ConceptMap":
+		var cm ConceptMap
+		if err := json.Unmarshal(data, &cm); err != nil {
+			return err
+		}
+		if cm.URL != "" {
+			s.AddConceptMap(&cm)
+		}
+	}
+	return nil
+}
