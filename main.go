@@ -10,6 +10,7 @@
 //	cpms bench search     measure a search mix on Synthea-like patients
 //	cpms bench ingest     measure bulk ingest of the Synthea bundles
 //	cpms bench terminology measure start-up, memory and the terminology operations
+//	cpms terminology import load official terminology releases as CodeSystems
 //	cpms version          print the version
 //
 // Run "cpms serve -h" for the flags; each has an environment variable
@@ -37,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stderr)
 	case "bench":
 		return benchCmd(args[1:], stdout, stderr)
+	case "terminology":
+		return terminologyCmd(args[1:], stdout, stderr)
 	case "reindex":
 		return reindex(args[1:], stdout, stderr)
 	case "import":
@@ -63,6 +66,7 @@ Usage:
   cpms bench search     load Synthea-like patients and measure a search mix
   cpms bench ingest     load the Synthea bundles three ways and measure each
   cpms bench terminology start the server, measure start-up, memory, $expand, $lookup, $validate-code
+  cpms terminology import load HPO, ICD-10 ClaML, Loinc.csv, Orphadata XML or FHIR terminology files
   cpms version          print the version
 `)
 }

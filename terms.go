@@ -24,6 +24,14 @@ func loadTerminology(log *slog.Logger) (*terms, error) {
 		return nil, err
 	}
 	log.Info("terminology seed loaded", "codeSystems", len(svc.Systems()), "took", time.Since(start).Round(time.Millisecond).String())
+	// The type-ahead and mapping indexes are built in the background
+	// while the server starts answering; a request that needs one first
+	// builds it.
+	go func() {
+		start := time.Now()
+		svc.Warm()
+		log.Info("terminology indexes built", "took", time.Since(start).Round(time.Millisecond).String())
+	}()
 	return &terms{Service: svc, log: log.With("component", "terminology")}, nil
 }
 

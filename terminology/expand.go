@@ -27,6 +27,9 @@ type ExpandRequest struct {
 	// SystemVersion and ForceSystemVersion map a system URL to a version
 	// (the system-version and force-system-version parameters).
 	SystemVersion, ForceSystemVersion map[string]string
+	// CheckSystemVersion maps a system URL to the version (possibly with
+	// wildcards, "1.0.x") its resolved version must have.
+	CheckSystemVersion map[string]string
 }
 
 // MaxExpansion bounds an expansion without count: a larger one is
@@ -48,7 +51,7 @@ func (s *Service) Expand(req ExpandRequest) (*ValueSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := &resolveOptions{systemVersion: req.SystemVersion, force: req.ForceSystemVersion, activeOnly: req.ActiveOnly}
+	opts := &resolveOptions{systemVersion: req.SystemVersion, force: req.ForceSystemVersion, check: req.CheckSystemVersion, activeOnly: req.ActiveOnly}
 	m, err := s.evaluate(vs, opts, 0)
 	if err != nil {
 		return nil, err

@@ -222,7 +222,11 @@ func (s *Service) invokeValidateVS(instance []byte, in *Input) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.ValidateCodeInValueSet(vs, in.String("url"), in.String("valueSetVersion"), codings, in.String("displayLanguage"), activeOnly)
+	// The version parameters of $expand apply to the value set here too
+	// (as the FHIR terminology ecosystem has them).
+	opts := &resolveOptions{systemVersion: in.VersionMap("system-version"), force: in.VersionMap("force-system-version"),
+		check: in.VersionMap("check-system-version"), activeOnly: activeOnly}
+	v, err := s.validateInValueSet(vs, in.String("url"), in.String("valueSetVersion"), codings, in.String("displayLanguage"), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +279,8 @@ func (s *Service) invokeExpand(instance []byte, in *Input) (any, error) {
 	}
 	req := ExpandRequest{URL: in.String("url"), ValueSetVersion: in.String("valueSetVersion"), ValueSet: vs,
 		Filter: in.String("filter"), DisplayLanguage: in.String("displayLanguage"),
-		SystemVersion: in.VersionMap("system-version"), ForceSystemVersion: in.VersionMap("force-system-version")}
+		SystemVersion: in.VersionMap("system-version"), ForceSystemVersion: in.VersionMap("force-system-version"),
+		CheckSystemVersion: in.VersionMap("check-system-version")}
 	if req.Offset, _, err = in.Int("offset"); err != nil {
 		return nil, err
 	}

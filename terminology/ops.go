@@ -1,8 +1,10 @@
 package terminology
 
 import (
+	"errors"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/cpms-fhir/cpms/fhir"
 )
@@ -31,7 +33,9 @@ func (s *Service) Lookup(system, version, code, displayLanguage string, properti
 		return nil, notFound("code", "the code "+code+" is not in the code system "+sys.URL+"|"+sys.Version)
 	}
 	c := &sys.concepts[ci]
-	want := func(p string) bool { return len(properties) == 0 || slices.Contains(properties, p) }
+	want := func(p string) bool {
+		return len(properties) == 0 || slices.Contains(properties, p) || slices.Contains(properties, "*")
+	}
 	res := &LookupResult{Name: cmpOr(sys.Name, sys.Title, sys.URL), Version: sys.Version, Display: c.display,
 		Abstract: c.abstract, Inactive: c.inactive}
 	if d, ok := sys.displayIn(ci, languages(displayLanguage)); ok {
@@ -117,7 +121,8 @@ type CodingToCheck struct {
 
 // ValidateCodeInSystem checks that a coding is a concept of its system
 // (CodeSystem/$validate-code). An unknown code is a false result, not an
-// error; an unknown system is an error.
+// error (but a true one, with a warning, in a fragment of a system); an
+// unknown system is an error.
 func (s *Service) ValidateCodeInSystem(c CodingToCheck, displayLanguage string) (*Validation, error) {
 	sys, err := s.resolveSystem(c.System, c.Version, "url")
 	if err != nil {
@@ -131,11 +136,15 @@ func checkInSystem(sys *System, c CodingToCheck, displayLanguage string) *Valida
 	ci, ok := sys.find(c.Code)
 	if !ok {
 		msg := "Unknown code '" + c.Code + "' in the CodeSystem '" + sys.URL + "' version '" + sys.Version + "'"
+		sev := fhir.SeverityError
 		if sys.Content == "fragment" {
-			msg += " (the server holds a fragment of this code system)"
+			// The code may be in the part of the system the server lacks:
+			// it cannot be called invalid.
+			msg += " (the server holds a fragment of this code system, so the code may be valid)"
+			v.Result, sev = true, fhir.SeverityWarning
 		}
 		v.Message = msg
-		v.Issues = append(v.Issues, issueAt(fhir.SeverityError, fhir.IssueCodeInvalid, c.Where+".code", msg))
+		v.Issues = append(v.Issues, issueAt(sev, fhir.IssueCodeInvalid, c.Where+".code", msg))
 		return v
 	}
 	con := &sys.concepts[ci]
@@ -143,7 +152,7 @@ func checkInSystem(sys *System, c CodingToCheck, displayLanguage string) *Valida
 	if d, ok := sys.displayIn(ci, languages(displayLanguage)); ok {
 		v.Display = d
 	}
-	if c.Display != "" && !sys.hasDisplay(ci, c.Display) {
+	if c.Display != "" && !sys.hasDisplay(ci, c.Display, languages(displayLanguage)) {
 		msg := "Wrong Display Name '" + c.Display + "' for " + sys.URL + "#" + con.code + ": should be '" + v.Display + "'"
 		v.Result = false
 		v.Message = msg
@@ -160,16 +169,21 @@ func checkInSystem(sys *System, c CodingToCheck, displayLanguage string) *Valida
 }
 
 // hasDisplay reports whether d is the display or a designation of ci
-// (ignoring case and spaces).
-func (s *System) hasDisplay(ci int32, d string) bool {
+// (ignoring case, not spaces), in one of langs when given.
+func (s *System) hasDisplay(ci int32, d string, langs []string) bool {
 	con := &s.concepts[ci]
-	norm := func(x string) string { return strings.Join(strings.Fields(strings.ToLower(x)), " ") }
-	nd := norm(d)
-	if norm(con.display) == nd {
+	if strings.EqualFold(con.display, d) {
 		return true
 	}
+	// With a displayLanguage the concept has a display in, a designation
+	// in another language is not a valid display.
+	_, inLang := s.displayIn(ci, langs)
 	for _, des := range con.designations {
-		if norm(des.Value) == nd {
+		if inLang && des.Language != "" &&
+			!slices.ContainsFunc(langs, func(l string) bool { return sameLanguage(l, des.Language) }) {
+			continue
+		}
+		if strings.EqualFold(des.Value, d) {
 			return true
 		}
 	}
@@ -188,11 +202,33 @@ func issueAt(sev fhir.Severity, code fhir.IssueType, where, msg string) fhir.Iss
 // (ValueSet/$validate-code). An unknown system in a coding makes the
 // result false with a message; an unknown value set is an error.
 func (s *Service) ValidateCodeInValueSet(vsGiven *ValueSet, url, vsVersion string, codings []CodingToCheck, displayLanguage string, activeOnly bool) (*Validation, error) {
+	return s.validateInValueSet(vsGiven, url, vsVersion, codings, displayLanguage, &resolveOptions{activeOnly: activeOnly})
+}
+
+// validateInValueSet is ValidateCodeInValueSet with the options that pick
+// code system versions. A value set whose content cannot be determined
+// (it names a code system or value set the server does not have, or a
+// version check-system-version refuses) makes the result false, with
+// the reason; a broken value set is an error.
+func (s *Service) validateInValueSet(vsGiven *ValueSet, url, vsVersion string, codings []CodingToCheck, displayLanguage string, opts *resolveOptions) (*Validation, error) {
 	vs, err := s.requestValueSet(vsGiven, url, vsVersion, "url")
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.evaluate(vs, &resolveOptions{activeOnly: activeOnly}, 0)
+	for _, c := range codings {
+		if c.System != "" && c.Version != "" {
+			if opts.prefer == nil {
+				opts.prefer = map[string]string{}
+			}
+			opts.prefer[c.System] = c.Version
+		}
+	}
+	m, err := s.evaluate(vs, opts, 0)
+	var fe *fhir.Error
+	if errors.As(err, &fe) && (fe.Kind == fhir.KindNotFound || fe.Kind == fhir.KindUnprocessable) && len(codings) > 0 {
+		c := codings[0]
+		return &Validation{System: c.System, Version: c.Version, Code: c.Code, Message: fe.Error(), Issues: fe.Issues}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +262,12 @@ func (s *Service) checkInMembers(m *members, vs *ValueSet, c CodingToCheck, disp
 		v.Issues = append(v.Issues, issueAt(fhir.SeverityError, fhir.IssueCodeInvalid, c.Where+".code", msg))
 		return v
 	}
+	if c.System == "" && c.Where != "" {
+		// A Coding without a system has no defined meaning.
+		msg := "The coding has no system: a code without a system has no defined meaning and cannot be validated"
+		return notIn(&Validation{Code: c.Code, Message: msg,
+			Issues: []fhir.Issue{issueAt(fhir.SeverityError, fhir.IssueInvalid, c.Where+".system", msg)}})
+	}
 	if c.System == "" {
 		// A code without a system matches in any system of the value set.
 		for _, p := range m.parts {
@@ -239,8 +281,14 @@ func (s *Service) checkInMembers(m *members, vs *ValueSet, c CodingToCheck, disp
 		}
 		return notIn(&Validation{Code: c.Code})
 	}
+	// Of the parts of the coding's system (a value set may include
+	// several versions of it), holding hold the code, first is the first
+	// in the coding's version, other holds the code in another version
+	// than the coding's.
+	var holding []*memberSet
+	var first, other *memberSet
 	for _, p := range m.parts {
-		if p.system != c.System || (c.Version != "" && p.version != c.Version && p.sys != nil) {
+		if p.system != c.System {
 			continue
 		}
 		if p.sys == nil {
@@ -253,14 +301,49 @@ func (s *Service) checkInMembers(m *members, vs *ValueSet, c CodingToCheck, disp
 			}
 			continue
 		}
-		v := checkInSystem(p.sys, c, displayLanguage)
-		if !v.Result && v.Display == "" {
-			return notIn(v)
+		ci, ok := p.sys.find(c.Code)
+		member := ok && p.has(ci)
+		switch {
+		case c.Version != "" && p.version != c.Version:
+			if member && other == nil {
+				other = p
+			}
+		case member:
+			holding = append(holding, p)
+		case first == nil:
+			first = p
 		}
-		ci, _ := p.sys.find(c.Code)
-		if !p.has(ci) {
-			return notIn(v)
+	}
+	// The latest version where the coding is valid (its display too), or
+	// else the latest version holding the code.
+	slices.SortFunc(holding, func(a, b *memberSet) int { return compareVersions(b.version, a.version) })
+	for _, p := range holding {
+		if v := checkInSystem(p.sys, c, displayLanguage); v.Result {
+			return v
 		}
+	}
+	switch {
+	case len(holding) > 0:
+		return checkInSystem(holding[0].sys, c, displayLanguage)
+	case first != nil:
+		v := checkInSystem(first.sys, c, displayLanguage)
+		if _, known := first.sys.find(c.Code); !known && v.Result && first.all {
+			return v // a code a fragment lacks, where the value set has all the system
+		}
+		return notIn(v)
+	case other != nil:
+		// The code is in the value set, in another version of its system.
+		display := c.Display
+		c.Display = ""
+		v := checkInSystem(other.sys, c, displayLanguage)
+		c.Display = display
+		msg := "The code system '" + c.System + "' version '" + other.version + "' in the value set is different to the one in the coding ('" + c.Version + "')"
+		if _, known := s.System(c.System, c.Version); !known {
+			msg = "A definition for CodeSystem '" + c.System + "' version '" + c.Version + "' could not be found, so the code cannot be validated. Valid versions: " +
+				strings.Join(s.systemVersions(c.System), ", ") + "; " + msg
+		}
+		v.Result, v.Message = false, msg
+		v.Issues = []fhir.Issue{issueAt(fhir.SeverityError, fhir.IssueInvalid, c.Where+".version", msg)}
 		return v
 	}
 	if _, ok := s.System(c.System, ""); !ok {
@@ -315,9 +398,12 @@ func (s *Service) Subsumes(system, version, a, b string) (string, error) {
 // conceptMap is a ConceptMap indexed by source system and code, both
 // ways.
 type conceptMap struct {
-	res *ConceptMap
+	res    *ConceptMap
+	groups []MapGroup
 	// forward maps source system + "|" + code to its mappings;
 	// backward maps target system + "|" + code to the reversed mappings.
+	// Both are built on first use (see index), or by Service.Warm.
+	once              sync.Once
 	forward, backward map[string][]mapping
 }
 
@@ -328,23 +414,29 @@ type mapping struct {
 }
 
 func newConceptMap(cm *ConceptMap) *conceptMap {
-	m := &conceptMap{res: cm, forward: map[string][]mapping{}, backward: map[string][]mapping{}}
 	meta := *cm
 	meta.Group = nil
-	m.res = &meta
-	for _, g := range cm.Group {
-		for _, e := range g.Element {
-			for _, t := range e.Target {
-				m.forward[g.Source+"|"+e.Code] = append(m.forward[g.Source+"|"+e.Code],
-					mapping{g.Target, t.Code, t.Display, t.Equivalence, t.Comment})
-				if t.Code != "" {
-					m.backward[g.Target+"|"+t.Code] = append(m.backward[g.Target+"|"+t.Code],
-						mapping{g.Source, e.Code, e.Display, reverseEquivalence(t.Equivalence), t.Comment})
+	return &conceptMap{res: &meta, groups: cm.Group}
+}
+
+// index returns the lookup tables, building them on first use.
+func (m *conceptMap) index() (forward, backward map[string][]mapping) {
+	m.once.Do(func() {
+		m.forward, m.backward = map[string][]mapping{}, map[string][]mapping{}
+		for _, g := range m.groups {
+			for _, e := range g.Element {
+				for _, t := range e.Target {
+					m.forward[g.Source+"|"+e.Code] = append(m.forward[g.Source+"|"+e.Code],
+						mapping{g.Target, t.Code, t.Display, t.Equivalence, t.Comment})
+					if t.Code != "" {
+						m.backward[g.Target+"|"+t.Code] = append(m.backward[g.Target+"|"+t.Code],
+							mapping{g.Source, e.Code, e.Display, reverseEquivalence(t.Equivalence), t.Comment})
+					}
 				}
 			}
 		}
-	}
-	return m
+	})
+	return m.forward, m.backward
 }
 
 // reverseEquivalence reads an equivalence from the target's side.
@@ -403,9 +495,9 @@ func (s *Service) Translate(req TranslateRequest) ([]Match, error) {
 	slices.SortFunc(maps, func(a, b *conceptMap) int { return strings.Compare(a.res.URL, b.res.URL) })
 	var out []Match
 	for _, m := range maps {
-		index := m.forward
+		index, backward := m.index()
 		if req.Reverse {
-			index = m.backward
+			index = backward
 		}
 		for _, mp := range index[req.System+"|"+req.Code] {
 			if req.TargetSystem != "" && mp.system != req.TargetSystem {

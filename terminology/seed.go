@@ -18,6 +18,7 @@ import (
 // terminologies generated from the official releases by
 // internal/cmd/genseed (see seed/README.md for sources and licences).
 //
+//go:generate go run ../internal/cmd/genseed -out seed
 //go:embed seed/*.json.gz
 var seedFS embed.FS
 
@@ -57,7 +58,9 @@ func LoadSeed(s *Service) error {
 
 // LoadJSON adds the CodeSystems, ValueSets and ConceptMaps of one JSON
 // document: a resource, or a Bundle of them (other resources are
-// skipped). gzipped says the document is gzip-compressed.
+// skipped). gzipped says the document is gzip-compressed. A Bundle's
+// entries are decoded one at a time as the document streams by: the
+// seed's large code systems are read once, not once per level.
 func (s *Service) LoadJSON(r io.Reader, gzipped bool) error {
 	if gzipped {
 		zr, err := gzip.NewReader(r)
@@ -67,38 +70,82 @@ func (s *Service) LoadJSON(r io.Reader, gzipped bool) error {
 		defer zr.Close()
 		r = zr
 	}
-	var doc struct {
-		ResourceType string `json:"resourceType"`
-		Entry        []struct {
-			Resource json.RawMessage `json:"resource"`
-		} `json:"entry"`
-	}
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return err
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return fmt.Errorf("not a JSON object")
 	}
-	if doc.ResourceType != "Bundle" {
-		return s.loadResource(data)
-	}
-	for _, e := range doc.Entry {
-		if err := s.loadResource(e.Resource); err != nil {
+	resourceType, entries := "", 0
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
 			return err
 		}
+		switch key {
+		case "resourceType":
+			if err := dec.Decode(&resourceType); err != nil {
+				return err
+			}
+		case "entry":
+			if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+				return fmt.Errorf("entry is not an array")
+			}
+			for dec.More() {
+				var e struct {
+					Resource json.RawMessage `json:"resource"`
+				}
+				if err := dec.Decode(&e); err != nil {
+					return fmt.Errorf("entry[%d]: %w", entries, err)
+				}
+				if err := s.loadResource(e.Resource); err != nil {
+					return fmt.Errorf("entry[%d]: %w", entries, err)
+				}
+				entries++
+			}
+			if _, err := dec.Token(); err != nil {
+				return err
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return err
+			}
+		}
+	}
+	if resourceType != "Bundle" {
+		return s.loadResource(data)
 	}
 	return nil
 }
 
-func (s *Service) loadResource(data []byte) error {
+// resourceTypeOf reads the resourceType of a resource, looking at its
+// first member before decoding the whole.
+func resourceTypeOf(data []byte) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err == nil && t == json.Delim('{') {
+		if key, err := dec.Token(); err == nil && key == "resourceType" {
+			var rt string
+			if err := dec.Decode(&rt); err == nil {
+				return rt, nil
+			}
+		}
+	}
 	var head struct {
 		ResourceType string `json:"resourceType"`
 	}
-	if err := json.Unmarshal(data, &head); err != nil {
+	err := json.Unmarshal(data, &head)
+	return head.ResourceType, err
+}
+
+func (s *Service) loadResource(data []byte) error {
+	rt, err := resourceTypeOf(data)
+	if err != nil {
 		return err
 	}
-	switch head.ResourceType {
+	switch rt {
 	case "CodeSystem":
 		var cs CodeSystem
 		if err := json.Unmarshal(data, &cs); err != nil {

@@ -6,18 +6,63 @@ import (
 	"time"
 )
 
+// TestLoadSeed loads the embedded seed and checks each terminology CPMS
+// ships is there, whole, with its hierarchy, synonyms and translations.
 func TestLoadSeed(t *testing.T) {
 	start := time.Now()
 	s := New()
 	if err := LoadSeed(s); err != nil {
 		t.Fatal(err)
 	}
+	loaded := time.Since(start)
 	var m runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&m)
-	t.Logf("seed loaded in %v, %d systems, heap %d MB", time.Since(start), len(s.Systems()), m.HeapAlloc>>20)
-	sys, ok := s.System("http://hl7.org/fhir/administrative-gender", "")
-	if !ok || !sys.Has("female") {
-		t.Fatalf("administrative-gender: %v", ok)
+	t.Logf("seed loaded in %v, %d systems, heap %d MB", loaded, len(s.Systems()), m.HeapAlloc>>20)
+	for _, tc := range []struct {
+		url          string
+		min          int
+		code, parent string
+	}{
+		{HPOURL, 19934, "HP:0001250", "HP:0012638"},
+		{OrphaURL, 9960, "ORPHA:558", "ORPHA:285014"},
+		{ICD10URL, 14158, "G40.9", "G40"},
+		{LOINCURL, 7869, "8302-2", ""},
+		{ICCC3URL, 140, "Ia", "I"},
+		{"http://hl7.org/fhir/administrative-gender", 4, "female", ""},
+		{"http://terminology.hl7.org/CodeSystem/v3-ActCode", 100, "AMB", ""},
+	} {
+		sys, ok := s.System(tc.url, "")
+		if !ok {
+			t.Errorf("%s is not in the seed", tc.url)
+			continue
+		}
+		if sys.Len() < tc.min || !sys.Has(tc.code) {
+			t.Errorf("%s: %d concepts (want at least %d), has %s: %v", tc.url, sys.Len(), tc.min, tc.code, sys.Has(tc.code))
+		}
+		if tc.parent == "" {
+			continue
+		}
+		if got, err := s.Subsumes(tc.url, "", tc.parent, tc.code); err != nil || got != Subsumes {
+			t.Errorf("%s: %s subsumes %s: %s %v", tc.url, tc.parent, tc.code, got, err)
+		}
+	}
+	if r, err := s.Lookup(ICD10URL, "", "G40.9", "fr", nil); err != nil || r.Display != "Épilepsie, sans précision" {
+		t.Errorf("G40.9 in French: %+v %v", r, err)
+	}
+	if r, err := s.Lookup(OrphaURL, "", "ORPHA:558", "", nil); err != nil || r.Display != "Marfan syndrome" || len(r.Designations) == 0 {
+		t.Errorf("ORPHA:558: %+v %v", r, err)
+	}
+	vs, err := s.Expand(ExpandRequest{URL: OrphaURL + "?fhir_vs", Filter: "marfan", Count: 5, CountSet: true})
+	if err != nil || len(vs.Expansion.Contains) == 0 || vs.Expansion.Contains[0].Code != "ORPHA:558" {
+		t.Errorf("type-ahead marfan: %+v %v", vs, err)
+	}
+	m2, err := s.Translate(TranslateRequest{System: OrphaURL, Code: "ORPHA:558", TargetSystem: ICD10URL})
+	if err != nil || len(m2) == 0 || m2[0].Concept.Code != "Q87.4" {
+		t.Errorf("ORPHA:558 to ICD-10: %+v %v", m2, err)
+	}
+	m2, err = s.Translate(TranslateRequest{System: OrphaURL, Code: "ORPHA:558", TargetSystem: HPOURL})
+	if err != nil || len(m2) < 10 || m2[0].Concept.Display == "" {
+		t.Errorf("ORPHA:558 phenotypes: %d %v", len(m2), err)
 	}
 }

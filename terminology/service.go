@@ -3,6 +3,7 @@ package terminology
 import (
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -101,7 +102,8 @@ func splitRun(s string) (run, rest string) {
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // pick returns the entry of list with version v, or the latest when v is
-// empty. A version given as a prefix ("2026") picks the latest it starts.
+// empty. A version given as a prefix ("2026") picks the latest it starts,
+// one with wildcards ("1.x.x") the latest it matches.
 func pick[T any](list []T, v string, version func(T) string) (T, bool) {
 	var zero T
 	if len(list) == 0 {
@@ -116,11 +118,30 @@ func pick[T any](list []T, v string, version func(T) string) (T, bool) {
 		}
 	}
 	for i := len(list) - 1; i >= 0; i-- {
-		if strings.HasPrefix(version(list[i]), v+".") {
+		if strings.HasPrefix(version(list[i]), v+".") || wildcardVersion(version(list[i]), v) {
 			return list[i], true
 		}
 	}
 	return zero, false
+}
+
+// wildcardVersion reports whether version matches pattern, a version
+// some of whose dot-separated parts are the wildcard x or * ("1.x.x" or
+// "1.0.*", as R5's semver value sets write them).
+func wildcardVersion(version, pattern string) bool {
+	if !strings.ContainsAny(pattern, "xX*") {
+		return false
+	}
+	vs, ps := strings.Split(version, "."), strings.Split(pattern, ".")
+	if len(vs) != len(ps) {
+		return false
+	}
+	for i, p := range ps {
+		if p != "x" && p != "X" && p != "*" && p != vs[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // System returns the code system url, in version (latest when empty).
@@ -146,6 +167,41 @@ func (s *Service) ValueSet(url, version string) (*ValueSet, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return pick(s.valueSets[url], version, func(x *ValueSet) string { return x.Version })
+}
+
+// Warm builds the search indexes of every code system and concept map
+// now rather than on first use, several at a time: a server calls it in
+// the background once it serves, so that no request pays for them.
+func (s *Service) Warm() {
+	s.mu.RLock()
+	var jobs []func()
+	for _, l := range s.systems {
+		for _, sys := range l {
+			jobs = append(jobs, func() { sys.index() })
+		}
+	}
+	for _, l := range s.maps {
+		for _, m := range l {
+			jobs = append(jobs, func() { m.index() })
+		}
+	}
+	s.mu.RUnlock()
+	var wg sync.WaitGroup
+	next := make(chan func())
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for job := range next {
+				job()
+			}
+		}()
+	}
+	for _, job := range jobs {
+		next <- job
+	}
+	close(next)
+	wg.Wait()
 }
 
 // Systems lists the latest version of every code system, by URL.

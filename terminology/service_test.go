@@ -331,3 +331,31 @@ func TestTranslate(t *testing.T) {
 		t.Errorf("no mapping: %+v", m)
 	}
 }
+
+func TestCheckCoding(t *testing.T) {
+	s := fixtureService(t)
+	vs := "http://example.org/fhir/ValueSet/connective"
+	sev := func(issues []fhir.Issue) []string {
+		var out []string
+		for _, is := range issues {
+			out = append(out, string(is.Severity)+" "+is.Expression[0])
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		c    Coding
+		vs   string
+		want []string
+	}{
+		{Coding{System: fixtureURL, Code: "D5"}, vs, nil},
+		{Coding{System: fixtureURL, Code: "D5", Display: "Marfan"}, "", []string{"warning Condition.code.coding[0].display"}},
+		{Coding{System: fixtureURL, Code: "D6"}, vs, []string{"error Condition.code.coding[0]"}},
+		{Coding{System: fixtureURL, Code: "D9"}, vs, []string{"error Condition.code.coding[0].code"}},
+		{Coding{System: "http://x/unknown", Code: "A"}, "", []string{"warning Condition.code.coding[0].system"}},
+		{Coding{System: fixtureURL, Code: "D5"}, "http://x/no-such-vs", []string{"warning Condition.code.coding[0]"}},
+	} {
+		if got := sev(s.CheckCoding(tc.c, tc.vs, "Condition.code.coding[0]")); !slices.Equal(got, tc.want) {
+			t.Errorf("%+v in %q: %v, want %v", tc.c, tc.vs, got, tc.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // System is one version of a code system, indexed for the operations:
@@ -31,7 +32,9 @@ type System struct {
 	folded map[string]int32
 	props  map[string]PropertyDef
 	roots  []int32
-	words  wordIndex
+	// words is built on first use (see index), or by Service.Warm.
+	wordsOnce sync.Once
+	words     wordIndex
 }
 
 // concept is one concept of a System. parents and children index
@@ -146,8 +149,13 @@ func newSystem(cs *CodeSystem) *System {
 			s.folded[strings.ToLower(s.concepts[i].code)] = int32(i)
 		}
 	}
-	s.words = buildWords(s)
 	return s
+}
+
+// index returns the word index, building it on first use.
+func (s *System) index() *wordIndex {
+	s.wordsOnce.Do(func() { s.words = buildWords(s) })
+	return &s.words
 }
 
 // propCode returns a property's value as a code (valueCode, or the code

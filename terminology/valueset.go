@@ -42,14 +42,22 @@ type resolveOptions struct {
 	// value set does not say (system-version), force to the version to
 	// use whatever it says (force-system-version).
 	systemVersion, force map[string]string
-	activeOnly           bool
+	// check maps a system URL to the version (possibly with wildcards,
+	// "1.0.x") the resolved version must have (check-system-version).
+	check map[string]string
+	// prefer maps a system URL to the version of the coding being
+	// validated: an include whose version has wildcards ("1.x.x") uses
+	// it when it matches, rather than the latest.
+	prefer     map[string]string
+	activeOnly bool
 }
 
 // evaluate computes the members of vs. depth guards value sets that
 // import each other.
 func (s *Service) evaluate(vs *ValueSet, opts *resolveOptions, depth int) (*members, error) {
 	if depth > 16 {
-		return nil, invalid("ValueSet "+vs.URL, "value sets import each other too deeply (a cycle?)")
+		return nil, &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError, Code: fhir.IssueProcessing,
+			Expression: []string{"ValueSet " + vs.URL}, Diagnostics: "value sets import each other too deeply (a cycle?)"}}}
 	}
 	if vs.Compose == nil {
 		if vs.Expansion != nil {
@@ -126,7 +134,11 @@ func (s *Service) include(inc Include, opts *resolveOptions, depth int, where st
 	if v, ok := opts.force[inc.System]; ok {
 		version = v
 	} else if version == "" {
-		version = opts.systemVersion[inc.System]
+		// Without a version, system-version's, else the latest that
+		// check-system-version allows.
+		version = cmpOr(opts.systemVersion[inc.System], opts.check[inc.System])
+	} else if v := opts.prefer[inc.System]; v != "" && wildcardVersion(v, version) {
+		version = v
 	}
 	sys, ok := s.System(inc.System, version)
 	if !ok {
@@ -140,6 +152,11 @@ func (s *Service) include(inc Include, opts *resolveOptions, depth int, where st
 		ms := &memberSet{system: inc.System, version: version, foreign: inc.Concept}
 		*warnings = append(*warnings, "the code system "+inc.System+" is not known to this server: its codes are listed unchecked")
 		return filterImported([]*memberSet{ms}, imported), nil
+	}
+	if want, ok := opts.check[inc.System]; ok && sys.Version != want && !wildcardVersion(sys.Version, want) {
+		return nil, &fhir.Error{Kind: fhir.KindUnprocessable, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			Code: fhir.IssueException, Expression: []string{where + ".version"}, Diagnostics: "the version " + sys.Version +
+				" of the code system " + inc.System + " is not allowed: check-system-version requires " + want}}}
 	}
 	ms := &memberSet{system: sys.URL, version: sys.Version, sys: sys}
 	if len(inc.Concept) > 0 {
@@ -243,6 +260,26 @@ func (m *members) union(parts []*memberSet) {
 // subtract removes parts from m.
 func (m *members) subtract(parts []*memberSet) {
 	for _, p := range parts {
+		// A code means the same in every version of its system: an
+		// exclude of a version the value set does not include removes
+		// its codes from the versions it includes.
+		for _, o := range m.parts {
+			if o.system != p.system || o.version == p.version || o.sys == nil || p.sys == nil || m.find(p.system, p.version) != nil {
+				continue
+			}
+			if o.all {
+				o.all, o.set = false, make([]bool, o.sys.Len())
+				for i := range o.set {
+					o.set[i] = true
+				}
+			}
+			for i := range o.set {
+				if pi, ok := p.sys.find(o.sys.concepts[i].code); o.set[i] && ok && p.has(pi) {
+					o.set[i] = false
+				}
+			}
+			o.order = slices.DeleteFunc(o.order, func(ci int32) bool { return !o.set[ci] })
+		}
 		q := m.find(p.system, p.version)
 		if q == nil {
 			continue
@@ -322,6 +359,9 @@ func (s *System) filter(f Filter, where string) ([]bool, error) {
 			Code: fhir.IssueNotSupported, Expression: []string{where}, Diagnostics: msg}}}
 	}
 	target := func() (int32, error) {
+		if f.Value == "" {
+			return 0, invalid(where+".value", "the filter "+f.Property+" "+f.Op+" has no value")
+		}
 		ci, ok := s.find(f.Value)
 		if !ok {
 			return 0, &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError,

@@ -150,7 +150,7 @@ func (f *textFilter) termRank(term string, display bool) int {
 // its best rank; a concept may be passed more than once (fn keeps the
 // best).
 func (s *System) candidates(f *textFilter, fn func(ci int32, rank int)) {
-	w := &s.words
+	w := s.index()
 	// Codes: the whole filter as a code, or its prefix.
 	if code := strings.ToLower(f.raw); code != "" && !strings.ContainsRune(code, ' ') {
 		lo, _ := slices.BinarySearchFunc(w.codes, code, func(ci int32, t string) int { return strings.Compare(w.lower[ci], t) })
