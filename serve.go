@@ -128,7 +128,7 @@ func runServer(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready ch
 	}
 	eng, err := engine.New(store, engine.Options{Logger: log, Base: cfg.baseURL,
 		DefaultCount: cfg.searchCount, MaxCount: cfg.searchMax,
-		Observe: terms.observe, ObserveTypes: terminology.ResourceTypes})
+		Observe: terms.observe, ObserveTypes: terminology.ResourceTypes, Terminology: server.SearchTerminology{Service: terms.Service}})
 	if err != nil {
 		return err
 	}

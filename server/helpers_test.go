@@ -215,6 +215,13 @@ func (ts *testServer) checkInvariants(method, path string, r *response) {
 		}
 	}
 	lower := strings.ToLower(string(r.Body))
+	// What the request named (server-assigned ids are random letters and
+	// may spell "sql") is not a leak when the answer repeats it.
+	for _, seg := range strings.FieldsFunc(path, func(c rune) bool { return strings.ContainsRune("/?&=", c) }) {
+		if len(seg) >= 8 {
+			lower = strings.ReplaceAll(lower, strings.ToLower(seg), "")
+		}
+	}
 	for _, l := range leaks {
 		if strings.Contains(lower, strings.ToLower(l)) {
 			t.Errorf("%s %s: the error body leaks %q: %s", method, path, l, r.Body)

@@ -140,6 +140,10 @@ func (s *Server) capabilityStatement(base string) *capability {
 			"Conditional create, update, patch and delete select by any search.",
 		Security: &capSecurity{Description: "Access control is not enforced yet: the server binds to loopback by default."},
 	}
+	if s.opts.Terminology != nil {
+		rest.Documentation += " Token :below and :above (system|code) and :in and :not-in (value sets, implicit ones too) are answered " +
+			"through the terminology service, up to 10,000 codes a search; :not-in also matches resources without a code."
+	}
 	for _, code := range SystemInteractions {
 		rest.Interaction = append(rest.Interaction, capInteraction{code})
 	}

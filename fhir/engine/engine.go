@@ -35,6 +35,12 @@ type Options struct {
 	// DefaultCount and MaxCount bound search pages; 0 means
 	// parse.DefaultCount and parse.MaxCount.
 	DefaultCount, MaxCount int
+	// Terminology answers the token modifiers :below, :above, :in and
+	// :not-in of every search, conditional interaction and conditional
+	// reference: the parser rewrites them into plain token clauses on
+	// the codes they stand for. Nil: the store refuses them (not
+	// implemented).
+	Terminology search.Terminology
 	// Observe, when set, is called after every committed write that
 	// changed a resource of one of ObserveTypes (r.Deleted for a delete),
 	// and by Start for every current resource of those types: how the
@@ -61,7 +67,8 @@ type Engine struct {
 // New returns an Engine over store.
 func New(store Store, opts Options) (*Engine, error) {
 	e := &Engine{store: store, policy: opts.Policy, validator: opts.Validator, log: opts.Logger, params: opts.Params,
-		parseOpts: parse.Options{Base: strings.TrimSuffix(opts.Base, "/"), DefaultCount: opts.DefaultCount, MaxCount: opts.MaxCount}}
+		parseOpts: parse.Options{Base: strings.TrimSuffix(opts.Base, "/"), DefaultCount: opts.DefaultCount, MaxCount: opts.MaxCount,
+			Terminology: opts.Terminology}}
 	if e.params == nil {
 		e.params = search.NewTable()
 	}

@@ -44,6 +44,19 @@
 //     and the unit converts.
 //   - Token :in and :not-in carry the value set in URL (and Version when
 //     written url|version).
+//   - With Options.Terminology, token :below and :above (which need
+//     system|code) and :in and :not-in never reach the Query: each clause
+//     becomes a plain token clause on the codes it stands for, as
+//     system|code values (OR), and :not-in becomes :not on them (so a
+//     resource without any of the codes, or without a code at all,
+//     matches). The same happens inside chains and reverse chains. A
+//     value set without codes gives the clause _id= (the empty id, which
+//     no resource has: nothing matches), or _id:not= for :not-in
+//     (everything matches). Unknown code systems,
+//     codes and value sets are issues of the request (not-found,
+//     code-invalid), and so is a search whose modifiers stand for more
+//     than Options.MaxCodes codes in all (too-costly): it is refused, not
+//     answered in part.
 //   - A reverse chain is a Clause with Param "_has" and Type special; a
 //     chain is a Clause on the reference parameter with Type reference.
 //     Both have no Values of their own. Chain.Targets are the types the
@@ -59,5 +72,6 @@
 // Issue codes: not-supported for an unknown or unsupported parameter under
 // strict handling, invalid for a malformed parameter name (bad modifier,
 // chain, reverse chain, a parameter given twice), value for a malformed
-// value, required for a conditional interaction without criteria.
+// value, required for a conditional interaction without criteria;
+// not-found, code-invalid and too-costly from the terminology modifiers.
 package parse

@@ -28,6 +28,14 @@ type Options struct {
 	// Conditional parses the criteria of a conditional interaction, as
 	// Conditional does, with the other options.
 	Conditional bool
+	// Terminology, when set, resolves the token modifiers :below, :above,
+	// :in and :not-in into plain token clauses on the codes they stand
+	// for (see the package documentation). Without it they are left in
+	// the Query, for a store to refuse.
+	Terminology search.Terminology
+	// MaxCodes caps the codes those modifiers may stand for in one
+	// search (0: MaxCodes); a search beyond is refused as too costly.
+	MaxCodes int
 }
 
 // Defaults of Options.
@@ -52,6 +60,9 @@ const maxIssues = 50
 func Parse(reg search.Registry, types []fhir.ResourceType, params url.Values, opts Options) (*search.Query, error) {
 	p := newParser(reg, opts)
 	q := p.parse(types, params)
+	if p.fatal != nil {
+		return nil, p.fatal
+	}
 	if len(p.issues) > 0 {
 		return nil, p.err()
 	}
@@ -79,6 +90,14 @@ type parser struct {
 	maxDepth int
 	issues   []fhir.Issue
 	dropped  int // issues beyond maxIssues
+	// maxCodes, codes and costly bound the codes of the terminology
+	// modifiers (terminology.go): the cap, those used so far, and whether
+	// the search went beyond.
+	maxCodes, codes int
+	costly          bool
+	// fatal is a failure of the terminology service that is not the
+	// request's fault: Parse returns it.
+	fatal error
 }
 
 func newParser(reg search.Registry, opts Options) *parser {
@@ -92,9 +111,12 @@ func newParser(reg search.Registry, opts Options) *parser {
 		opts.MaxCount = MaxCount
 	}
 	opts.DefaultCount = min(opts.DefaultCount, opts.MaxCount)
-	p := &parser{reg: reg, opts: opts, maxDepth: opts.MaxDepth}
+	p := &parser{reg: reg, opts: opts, maxDepth: opts.MaxDepth, maxCodes: opts.MaxCodes}
 	if p.maxDepth <= 0 {
 		p.maxDepth = MaxDepth
+	}
+	if p.maxCodes <= 0 {
+		p.maxCodes = MaxCodes
 	}
 	return p
 }

@@ -38,6 +38,9 @@ func (p *parser) leafClause(l *leaf, key, value string) (search.Clause, bool) {
 		}
 		c.Values = append(c.Values, v)
 	}
+	if ok && c.Type == search.TypeToken && needsTerminology(c.Modifier) && p.opts.Terminology != nil && p.fatal == nil {
+		ok = p.resolveCodes(key, &c)
+	}
 	return c, ok
 }
 

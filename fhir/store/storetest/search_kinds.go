@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/cpms-fhir/cpms/fhir"
@@ -30,7 +31,10 @@ const (
 // testSearchTokens: the four system|code forms, OR and AND, :not (which
 // also finds resources without a value), :text on displays and texts,
 // :of-type through its derived parameter, _id, and the terminology
-// modifiers, which are not implemented yet.
+// modifiers, which a store refuses: the parser resolves them through the
+// terminology service into plain token clauses, with as many as
+// parse.MaxCodes values, or for an empty value set into _id= (which no
+// resource has: nothing matches) or _id:not= (everything matches).
 func testSearchTokens(t *testing.T, s engine.Store) {
 	fixtures := []*fixture{
 		fx(patient, "t1").tok("identifier", "urn:mrn", "100").tok("identifier", "urn:ssn", "555").
@@ -46,6 +50,12 @@ func testSearchTokens(t *testing.T, s engine.Store) {
 	p, o := of(patient), of(observation)
 	tc := func(param string, values ...search.Value) search.Clause {
 		return tokenClause(param, search.ModNone, values...)
+	}
+	// many is loinc|1234-5 among 9,999 codes no resource has, as :below
+	// or :in of a large hierarchy or value set become.
+	many := []search.Value{sc(loinc, "1234-5")}
+	for i := range 9999 {
+		many = append(many, sc(loinc, "x-"+strconv.Itoa(i)))
 	}
 	vectors := []vector{
 		{name: "system|code", q: sq(p, tc("identifier", sc("urn:mrn", "100"))), want: refs(patient, "t1")},
@@ -79,6 +89,10 @@ func testSearchTokens(t *testing.T, s engine.Store) {
 		{name: "not-in", q: sq(o, tokenClause("code", search.ModNotIn, search.Value{URL: "http://x/vs"})), fails: failsWith(fhir.KindNotImplemented)},
 		{name: "above", q: sq(o, tokenClause("code", search.ModAbove, sc(loinc, "1234-5"))), fails: failsWith(fhir.KindNotImplemented)},
 		{name: "below", q: sq(o, tokenClause("code", search.ModBelow, sc(loinc, "1234-5"))), fails: failsWith(fhir.KindNotImplemented)},
+		{name: "_id empty", q: sq(o, tc("_id", code("")))},
+		{name: "_id not empty", q: sq(o, tokenClause("_id", search.ModNot, code(""))), want: refs(observation, "o1", "o2", "o3")},
+		{name: "10000 values", q: sq(o, tc("code", many...)), want: refs(observation, "o1")},
+		{name: "not 10000 values", q: sq(o, tokenClause("code", search.ModNot, many...)), want: refs(observation, "o2", "o3")},
 	}
 	runVectors(t, s, fixtures, vectors)
 }
