@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/cpms-fhir/cpms/fhir"
@@ -30,6 +31,9 @@ func loadTerminology(log *slog.Logger) (*terms, error) {
 	go func() {
 		start := time.Now()
 		svc.Warm()
+		// Loading decoded some hundred megabytes of JSON that are garbage
+		// now: give the memory back rather than keep it mapped.
+		debug.FreeOSMemory()
 		log.Info("terminology indexes built", "took", time.Since(start).Round(time.Millisecond).String())
 	}()
 	return &terms{Service: svc, log: log.With("component", "terminology")}, nil

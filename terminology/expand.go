@@ -43,6 +43,9 @@ type hit struct {
 	rank int
 	// foreign is set for a listed code of an unknown system.
 	foreign *IncludeConcept
+	// key and disp order a text search's hits (see members.search).
+	key  uint64
+	disp string
 }
 
 // Expand evaluates a value set and returns it with its expansion.
@@ -59,7 +62,11 @@ func (s *Service) Expand(req ExpandRequest) (*ValueSet, error) {
 	f := newTextFilter(req.Filter)
 	var hits []hit
 	if f != nil {
-		hits = m.search(f)
+		need := -1 // the hits to put in order: those of the page and before
+		if req.CountSet {
+			need = max(req.Offset, 0) + max(req.Count, 0)
+		}
+		hits = m.search(f, need)
 	} else {
 		if n := m.size(); n > MaxExpansion && (!req.CountSet || req.Count > MaxExpansion) {
 			return nil, &fhir.Error{Kind: fhir.KindUnprocessable, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
@@ -207,11 +214,12 @@ func (m *members) list() []hit {
 	return out
 }
 
-// search returns the members matching a text filter, best first: code
+// search returns the members matching a text filter, best first (the
+// first need of them when need ≥ 0; all when need < 0): code
 // matches, then displays that are or start with the text, then those
 // where every word of the text starts a word, then designations; within
 // a rank active before inactive, shorter before longer, then by display.
-func (m *members) search(f *textFilter) []hit {
+func (m *members) search(f *textFilter, need int) []hit {
 	var out []hit
 	for _, p := range m.parts {
 		if p.sys == nil {
@@ -226,23 +234,62 @@ func (m *members) search(f *textFilter) []hit {
 			}
 			continue
 		}
-		best := map[int32]int{}
+		// best holds each concept's best rank + 1 (0: not matched); seen
+		// lists the matched concepts in the order first met.
+		best := make([]uint8, p.sys.Len())
+		var seen []int32
 		p.sys.candidates(f, func(ci int32, rank int) {
 			if !p.has(ci) {
 				return
 			}
-			if r, ok := best[ci]; !ok || rank < r {
-				best[ci] = rank
+			switch b := best[ci]; {
+			case b == 0:
+				seen = append(seen, ci)
+				best[ci] = uint8(rank + 1)
+			case rank+1 < int(b):
+				best[ci] = uint8(rank + 1)
 			}
 		})
-		for ci, r := range best {
-			out = append(out, hit{part: p, ci: ci, rank: r})
+		for _, ci := range seen {
+			out = append(out, hit{part: p, ci: ci, rank: int(best[ci]) - 1})
 		}
 	}
-	slices.SortFunc(out, func(a, b hit) int {
-		ia, ib := a.inactive(), b.inactive()
-		return cmp.Or(cmp.Compare(a.rank, b.rank), boolCmp(ia, ib), cmp.Compare(len(a.display()), len(b.display())),
-			strings.Compare(a.display(), b.display()), strings.Compare(a.code(), b.code()))
+	// Order by a key packing rank, inactivity and display length, and by
+	// display and code only where keys tie: thousands of matches of a
+	// three-letter filter sort in well under a millisecond.
+	for i := range out {
+		h := &out[i]
+		h.disp = h.display()
+		inactive := uint64(0)
+		if h.inactive() {
+			inactive = 1
+		}
+		h.key = uint64(h.rank)<<40 | inactive<<32 | uint64(min(len(h.disp), 1<<31-1))
+	}
+	sorted := out
+	if need >= 0 && need < len(out) {
+		// Only the first need hits are shown: those with a key up to the
+		// need-th smallest (ties included) go first and are sorted; the
+		// rest are counted, not ordered.
+		keys := make([]uint64, len(out))
+		for i := range out {
+			keys[i] = out[i].key
+		}
+		slices.Sort(keys)
+		if need == 0 {
+			return out
+		}
+		limit, j := keys[need-1], 0
+		for i := range out {
+			if out[i].key <= limit {
+				out[i], out[j] = out[j], out[i]
+				j++
+			}
+		}
+		sorted = out[:j]
+	}
+	slices.SortFunc(sorted, func(a, b hit) int {
+		return cmp.Or(cmp.Compare(a.key, b.key), strings.Compare(a.disp, b.disp), strings.Compare(a.code(), b.code()))
 	})
 	return out
 }

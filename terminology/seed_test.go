@@ -57,6 +57,18 @@ func TestLoadSeed(t *testing.T) {
 	if err != nil || len(vs.Expansion.Contains) == 0 || vs.Expansion.Contains[0].Code != "ORPHA:558" {
 		t.Errorf("type-ahead marfan: %+v %v", vs, err)
 	}
+	// A page of a type-ahead with thousands of matches is the head of the
+	// whole ranking.
+	page, err1 := s.Expand(ExpandRequest{URL: HPOURL + "?fhir_vs", Filter: "abn", Offset: 5, Count: 20, CountSet: true})
+	whole, err2 := s.Expand(ExpandRequest{URL: HPOURL + "?fhir_vs", Filter: "abn"})
+	if err1 != nil || err2 != nil || *page.Expansion.Total != len(whole.Expansion.Contains) || *page.Expansion.Total < 1000 {
+		t.Fatalf("abn: %v %v", err1, err2)
+	}
+	for i, c := range page.Expansion.Contains {
+		if w := whole.Expansion.Contains[5+i]; c.Code != w.Code {
+			t.Errorf("abn, offset 5: hit %d is %s, the whole ranking has %s", i, c.Code, w.Code)
+		}
+	}
 	m2, err := s.Translate(TranslateRequest{System: OrphaURL, Code: "ORPHA:558", TargetSystem: ICD10URL})
 	if err != nil || len(m2) == 0 || m2[0].Concept.Code != "Q87.4" {
 		t.Errorf("ORPHA:558 to ICD-10: %+v %v", m2, err)

@@ -139,6 +139,19 @@ func TestExpandFilterRanking(t *testing.T) {
 			t.Errorf("filter %q: %v, want %v", tc.filter, got, tc.want)
 		}
 	}
+	// A page of a filtered expansion is that part of the whole ranking;
+	// the total counts every match.
+	for _, page := range [][2]int{{0, 1}, {0, 2}, {1, 1}, {1, 2}, {2, 5}, {0, 0}} {
+		vs, err := s.Expand(ExpandRequest{URL: fixtureURL + "?fhir_vs", Filter: "dis", Offset: page[0], Count: page[1], CountSet: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := []string{"D1", "D3", "D2"}
+		want := all[min(page[0], 3):min(page[0]+page[1], 3)]
+		if got := codes(vs); !slices.Equal(got, want) || *vs.Expansion.Total != 3 {
+			t.Errorf("filter dis, offset %d count %d: %v (total %d), want %v", page[0], page[1], got, *vs.Expansion.Total, want)
+		}
+	}
 	// The filter applies within the value set only.
 	vs, _ := s.Expand(ExpandRequest{URL: "http://example.org/fhir/ValueSet/connective", Filter: "disease"})
 	if got := codes(vs); !slices.Equal(got, []string{"D2"}) {

@@ -15,22 +15,33 @@ import (
 // then one binary search and a contiguous run, the way type-ahead needs
 // it ("marf" finds "Marfan syndrome" and "Neonatal Marfan syndrome").
 type wordIndex struct {
+	// arena holds every folded term of the system, one after another;
+	// entries point into it by offset, so that the index holds no
+	// pointers for the garbage collector to scan.
+	arena   string
 	entries []wordEntry
 	// codes are the concepts sorted by folded code, for code prefixes.
 	codes []int32
 	lower []string // folded code of each concept
 }
 
-// wordEntry is one word start: term is the folded term, off the byte
-// offset of the word in it, des the designation (-1: the display).
+// wordEntry is one word start: the folded term is arena[start:start+n],
+// off the byte offset of the word in it, des the designation (-1: the
+// display).
 type wordEntry struct {
-	term    string
+	start   uint32
+	n, off  uint16
 	concept int32
-	off     uint16
 	des     int16
 }
 
-func (e wordEntry) rest() string { return e.term[e.off:] }
+// term returns the folded term of e.
+func (w *wordIndex) term(e *wordEntry) string { return w.arena[e.start : e.start+uint32(e.n)] }
+
+// rest returns the term of e from its word on.
+func (w *wordIndex) rest(e *wordEntry) string {
+	return w.arena[e.start+uint32(e.off) : e.start+uint32(e.n)]
+}
 
 // foldTerm folds s as string search does (case, accents, spaces) and
 // turns every run of characters other than letters and digits into one
@@ -53,13 +64,16 @@ func foldTerm(s string) string {
 
 func buildWords(s *System) wordIndex {
 	var w wordIndex
+	var arena strings.Builder
 	add := func(text string, ci int32, des int16) {
 		t := foldTerm(text)
-		if t == "" || len(t) > 0xffff {
+		if t == "" || len(t) > 0xffff || arena.Len()+len(t) > 1<<32-1 {
 			return
 		}
+		start := uint32(arena.Len())
+		arena.WriteString(t)
 		for off := 0; off < len(t); {
-			w.entries = append(w.entries, wordEntry{term: t, concept: ci, off: uint16(off), des: des})
+			w.entries = append(w.entries, wordEntry{start: start, n: uint16(len(t)), concept: ci, off: uint16(off), des: des})
 			sp := strings.IndexByte(t[off:], ' ')
 			if sp < 0 {
 				break
@@ -80,8 +94,9 @@ func buildWords(s *System) wordIndex {
 		w.lower[i] = strings.ToLower(c.code)
 		w.codes[i] = int32(i)
 	}
+	w.arena = arena.String()
 	slices.SortFunc(w.entries, func(a, b wordEntry) int {
-		return cmp.Or(strings.Compare(a.rest(), b.rest()), cmp.Compare(a.concept, b.concept))
+		return cmp.Or(strings.Compare(w.rest(&a), w.rest(&b)), cmp.Compare(a.concept, b.concept))
 	})
 	slices.SortFunc(w.codes, func(a, b int32) int { return strings.Compare(w.lower[a], w.lower[b]) })
 	return w
@@ -169,7 +184,7 @@ func (s *System) candidates(f *textFilter, fn func(ci int32, rank int)) {
 	// Entries whose text starts with lead compare equal: they sit between
 	// those before and after it, so the search lands on the run's start.
 	lo, _ := slices.BinarySearchFunc(w.entries, f.lead, func(e wordEntry, t string) int {
-		r := e.rest()
+		r := w.rest(&e)
 		if strings.HasPrefix(r, t) {
 			return 0
 		}
@@ -177,10 +192,10 @@ func (s *System) candidates(f *textFilter, fn func(ci int32, rank int)) {
 	})
 	for j := lo; j < len(w.entries); j++ {
 		e := &w.entries[j]
-		if !strings.HasPrefix(e.rest(), f.lead) {
+		if !strings.HasPrefix(w.rest(e), f.lead) {
 			break
 		}
-		if r := f.termRank(e.term, e.des < 0); r != noMatch {
+		if r := f.termRank(w.term(e), e.des < 0); r != noMatch {
 			fn(e.concept, r)
 		}
 	}
