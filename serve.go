@@ -132,9 +132,24 @@ func runServer(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready ch
 	if err != nil {
 		return err
 	}
+	if err := terms.readSeedState(ctx, eng); err != nil {
+		return err
+	}
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
+	terms.engineStarted()
+	// The seed is stored in the background; the store is closed only
+	// once that has stopped (defers run last first).
+	seedCtx, stopSeed := context.WithCancel(ctx)
+	seedDone := make(chan struct{})
+	defer func() { stopSeed(); <-seedDone }()
+	go func() {
+		defer close(seedDone)
+		if err := terms.storeSeed(seedCtx, eng); err != nil && seedCtx.Err() == nil {
+			log.Error("the terminology seed could not be stored as resources", "error", err.Error())
+		}
+	}()
 	srv := server.New(eng, server.Options{BaseURL: cfg.baseURL, MaxBodyBytes: cfg.maxBody, Logger: log, Version: version(),
 		Terminology: terms.Service})
 	ln, err := net.Listen("tcp", cfg.addr)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cpms-fhir/cpms/fhir"
@@ -119,8 +120,41 @@ func (s *Service) Expand(req ExpandRequest) (*ValueSet, error) {
 	for _, h := range hits[lo:hi] {
 		exp.Contains = append(exp.Contains, h.contains(req, langs))
 	}
+	if f != nil {
+		putHits(hits)
+	}
 	out.Expansion = exp
 	return &out, nil
+}
+
+// A type-ahead's scratch (its hits, the best rank of each concept, the
+// sort keys) is reused from one request to the next: a three-letter
+// filter matches thousands of concepts, and allocating for each request
+// made the garbage collector, not the search, the tail of the latency.
+var (
+	hitPool  = sync.Pool{New: func() any { return new([]hit) }}
+	bestPool = sync.Pool{New: func() any { return new([]uint8) }}
+	keyPool  = sync.Pool{New: func() any { return new([]uint64) }}
+)
+
+func getHits() []hit { return (*hitPool.Get().(*[]hit))[:0] }
+
+// putHits returns hits to the pool, dropping the pointers they hold.
+func putHits(hits []hit) {
+	clear(hits)
+	hits = hits[:0]
+	hitPool.Put(&hits)
+}
+
+// getBest returns n zeroed bytes from the pool.
+func getBest(n int) *[]uint8 {
+	p := bestPool.Get().(*[]uint8)
+	if cap(*p) < n {
+		*p = make([]uint8, n)
+	}
+	*p = (*p)[:n]
+	clear(*p)
+	return p
 }
 
 // requestValueSet returns the value set a request names: given whole, or
@@ -220,7 +254,7 @@ func (m *members) list() []hit {
 // where every word of the text starts a word, then designations; within
 // a rank active before inactive, shorter before longer, then by display.
 func (m *members) search(f *textFilter, need int) []hit {
-	var out []hit
+	out := getHits()
 	for _, p := range m.parts {
 		if p.sys == nil {
 			for i, c := range p.foreign {
@@ -236,23 +270,25 @@ func (m *members) search(f *textFilter, need int) []hit {
 		}
 		// best holds each concept's best rank + 1 (0: not matched); seen
 		// lists the matched concepts in the order first met.
-		best := make([]uint8, p.sys.Len())
-		var seen []int32
+		bp := getBest(p.sys.Len())
+		best := *bp
+		first := len(out)
 		p.sys.candidates(f, func(ci int32, rank int) {
 			if !p.has(ci) {
 				return
 			}
 			switch b := best[ci]; {
 			case b == 0:
-				seen = append(seen, ci)
+				out = append(out, hit{part: p, ci: ci})
 				best[ci] = uint8(rank + 1)
 			case rank+1 < int(b):
 				best[ci] = uint8(rank + 1)
 			}
 		})
-		for _, ci := range seen {
-			out = append(out, hit{part: p, ci: ci, rank: int(best[ci]) - 1})
+		for i := first; i < len(out); i++ {
+			out[i].rank = int(best[out[i].ci]) - 1
 		}
+		bestPool.Put(bp)
 	}
 	// Order by a key packing rank, inactivity and display length, and by
 	// display and code only where keys tie: thousands of matches of a
@@ -271,11 +307,14 @@ func (m *members) search(f *textFilter, need int) []hit {
 		// Only the first need hits are shown: those with a key up to the
 		// need-th smallest (ties included) go first and are sorted; the
 		// rest are counted, not ordered.
-		keys := make([]uint64, len(out))
+		kp := keyPool.Get().(*[]uint64)
+		keys := (*kp)[:0]
 		for i := range out {
-			keys[i] = out[i].key
+			keys = append(keys, out[i].key)
 		}
 		slices.Sort(keys)
+		*kp = keys
+		defer keyPool.Put(kp)
 		if need == 0 {
 			return out
 		}

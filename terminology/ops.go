@@ -404,8 +404,13 @@ type conceptMap struct {
 	// backward maps target system + "|" + code to the reversed mappings.
 	// Both are built on first use (see index), or by Service.Warm.
 	once              sync.Once
-	forward, backward map[string][]mapping
+	forward, backward map[string][]mapRef
 }
+
+// mapRef points at one target of the map: group g, element e, target t.
+// The index holds these rather than copies of the strings: the ORPHA–HPO
+// map alone has over a hundred thousand targets.
+type mapRef struct{ g, e, t int32 }
 
 // mapping is one translation: the other system and code, and the
 // equivalence read from the source's side.
@@ -420,23 +425,34 @@ func newConceptMap(cm *ConceptMap) *conceptMap {
 }
 
 // index returns the lookup tables, building them on first use.
-func (m *conceptMap) index() (forward, backward map[string][]mapping) {
+func (m *conceptMap) index() (forward, backward map[string][]mapRef) {
 	m.once.Do(func() {
-		m.forward, m.backward = map[string][]mapping{}, map[string][]mapping{}
-		for _, g := range m.groups {
-			for _, e := range g.Element {
-				for _, t := range e.Target {
-					m.forward[g.Source+"|"+e.Code] = append(m.forward[g.Source+"|"+e.Code],
-						mapping{g.Target, t.Code, t.Display, t.Equivalence, t.Comment})
+		m.forward, m.backward = map[string][]mapRef{}, map[string][]mapRef{}
+		for gi, g := range m.groups {
+			for ei, e := range g.Element {
+				for ti, t := range e.Target {
+					ref := mapRef{int32(gi), int32(ei), int32(ti)}
+					m.forward[g.Source+"|"+e.Code] = append(m.forward[g.Source+"|"+e.Code], ref)
 					if t.Code != "" {
-						m.backward[g.Target+"|"+t.Code] = append(m.backward[g.Target+"|"+t.Code],
-							mapping{g.Source, e.Code, e.Display, reverseEquivalence(t.Equivalence), t.Comment})
+						m.backward[g.Target+"|"+t.Code] = append(m.backward[g.Target+"|"+t.Code], ref)
 					}
 				}
 			}
 		}
 	})
 	return m.forward, m.backward
+}
+
+// mapping returns the translation ref stands for, read from the source's
+// side, or from the target's when reverse.
+func (m *conceptMap) mapping(ref mapRef, reverse bool) mapping {
+	g := &m.groups[ref.g]
+	e := &g.Element[ref.e]
+	t := &e.Target[ref.t]
+	if reverse {
+		return mapping{g.Source, e.Code, e.Display, reverseEquivalence(t.Equivalence), t.Comment}
+	}
+	return mapping{g.Target, t.Code, t.Display, t.Equivalence, t.Comment}
 }
 
 // reverseEquivalence reads an equivalence from the target's side.
@@ -499,7 +515,8 @@ func (s *Service) Translate(req TranslateRequest) ([]Match, error) {
 		if req.Reverse {
 			index = backward
 		}
-		for _, mp := range index[req.System+"|"+req.Code] {
+		for _, ref := range index[req.System+"|"+req.Code] {
+			mp := m.mapping(ref, req.Reverse)
 			if req.TargetSystem != "" && mp.system != req.TargetSystem {
 				continue
 			}

@@ -3,13 +3,18 @@ package terminology
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
 	"runtime"
+	"slices"
 	"sync"
+
+	"github.com/cpms-fhir/cpms/fhir"
 )
 
 // The seed is what a fresh server knows without any import: the code
@@ -74,6 +79,13 @@ func (s *Service) LoadJSON(r io.Reader, gzipped bool) error {
 	if err != nil {
 		return err
 	}
+	return eachResource(data, func(raw json.RawMessage) error { return s.loadResource(raw) })
+}
+
+// eachResource calls fn with each resource of a JSON document: the
+// document itself, or each entry of a Bundle, decoded one at a time as
+// the document streams by.
+func eachResource(data []byte, fn func(json.RawMessage) error) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return fmt.Errorf("not a JSON object")
@@ -100,7 +112,7 @@ func (s *Service) LoadJSON(r io.Reader, gzipped bool) error {
 				if err := dec.Decode(&e); err != nil {
 					return fmt.Errorf("entry[%d]: %w", entries, err)
 				}
-				if err := s.loadResource(e.Resource); err != nil {
+				if err := fn(e.Resource); err != nil {
 					return fmt.Errorf("entry[%d]: %w", entries, err)
 				}
 				entries++
@@ -116,7 +128,68 @@ func (s *Service) LoadJSON(r io.Reader, gzipped bool) error {
 		}
 	}
 	if resourceType != "Bundle" {
-		return s.loadResource(data)
+		return fn(data)
+	}
+	return nil
+}
+
+// SeedDigest identifies the embedded seed: a server that stored one seed
+// knows from it whether the binary brings another.
+func SeedDigest() (string, error) {
+	names, err := fs.Glob(seedFS, "seed/*.json.gz")
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, name := range names {
+		data, err := seedFS.ReadFile(name)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d\n", name, len(data))
+		h.Write(data)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16]), nil
+}
+
+// SeedResources calls fn with every CodeSystem, ValueSet and ConceptMap of
+// the embedded seed, as JSON, so that a server can store them as
+// resources to read and search like any other.
+func SeedResources(fn func(t fhir.ResourceType, id fhir.ID, body []byte) error) error {
+	names, err := fs.Glob(seedFS, "seed/*.json.gz")
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		z, err := seedFS.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(z))
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(zr)
+		if err != nil {
+			return err
+		}
+		err = eachResource(data, func(raw json.RawMessage) error {
+			rt, err := resourceTypeOf(raw)
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(ResourceTypes, fhir.ResourceType(rt)) {
+				return nil
+			}
+			var head struct{ ID string }
+			if err := json.Unmarshal(raw, &head); err != nil {
+				return err
+			}
+			return fn(fhir.ResourceType(rt), fhir.ID(head.ID), raw)
+		})
+		if err != nil {
+			return fmt.Errorf("terminology seed %s: %w", name, err)
+		}
 	}
 	return nil
 }

@@ -267,6 +267,40 @@ func (s *Service) Stored(t fhir.ResourceType, id fhir.ID, body []byte) error {
 	return nil
 }
 
+// Adopt records that the stored resource t/id holds the canonical
+// url|version the service already knows (a seed resource the server
+// stored itself), without reading it again: a later update or delete of
+// that resource then replaces or drops the entry as for any other.
+func (s *Service) Adopt(t fhir.ResourceType, id fhir.ID, url, version string) {
+	key, canon := string(t)+"/"+string(id), url+"|"+version
+	s.mu.Lock()
+	old, ok := s.stored[key]
+	s.mu.Unlock()
+	if ok && old != canon {
+		s.Deleted(t, id)
+	}
+	s.mu.Lock()
+	s.stored[key] = canon
+	s.mu.Unlock()
+}
+
+// StoredCanonical returns the url|version the stored resource key
+// ("Type/id") registered, if any.
+func (s *Service) StoredCanonical(key string) (string, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.stored[key]
+	return c, ok
+}
+
+// Drop forgets the code system, value set or concept map url|version,
+// whatever registered it: a seed resource deleted from the store.
+func (s *Service) Drop(t fhir.ResourceType, url, version string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropLocked(t, url, version)
+}
+
 // Deleted forgets what the stored resource t/id registered.
 func (s *Service) Deleted(t fhir.ResourceType, id fhir.ID) {
 	key := string(t) + "/" + string(id)
@@ -278,6 +312,11 @@ func (s *Service) Deleted(t fhir.ResourceType, id fhir.ID) {
 	}
 	delete(s.stored, key)
 	url, version, _ := strings.Cut(canon, "|")
+	s.dropLocked(t, url, version)
+}
+
+// dropLocked removes url|version of type t; s.mu is held.
+func (s *Service) dropLocked(t fhir.ResourceType, url, version string) {
 	switch t {
 	case "CodeSystem":
 		s.systems[url] = dropVersion(s.systems[url], version, func(x *System) string { return x.Version })

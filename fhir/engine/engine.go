@@ -270,3 +270,15 @@ func (e *Engine) Validate(ctx context.Context, t fhir.ResourceType, body []byte)
 	}
 	return nil, err
 }
+
+// Setting returns a server setting kept in the store ("" when unset), for
+// the server's own bookkeeping (such as which terminology seed is
+// stored). Keys are namespaced by their owner, e.g. "terminology.seed".
+func (e *Engine) Setting(ctx context.Context, key string) (string, error) {
+	return e.store.Setting(ctx, key)
+}
+
+// PutSetting sets a server setting ("" removes it).
+func (e *Engine) PutSetting(ctx context.Context, key, value string) error {
+	return e.store.Write(ctx, func(tx Tx) error { return tx.PutSetting(ctx, key, value) })
+}

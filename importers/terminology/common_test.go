@@ -17,9 +17,12 @@ import (
 )
 
 // releaseFile returns the path of a file under ../shared/data, skipping
-// the test when the shared data is not present.
+// the test when the shared data is not present, or with -short.
 func releaseFile(t testing.TB, rel string) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: whole releases are not parsed")
+	}
 	dir, err := gendata.SharedDir(".")
 	if err != nil {
 		t.Fatal(err)
