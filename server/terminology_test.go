@@ -147,6 +147,7 @@ func TestTerminologyErrorsHTTP(t *testing.T) {
 		{"GET", "/fhir/ValueSet/$expand?url=" + url.QueryEscape("http://example.org/unknown?fhir_vs"), "", http.StatusNotFound, ""},
 		{"DELETE", "/fhir/ValueSet/$expand", "", http.StatusMethodNotAllowed, ""},
 		{"GET", "/fhir/CodeSystem/nope/$lookup?code=R1", "", http.StatusNotFound, ""},
+		{"GET", "/fhir/CodeSystem/$lookup?system=http://example.org/rare&code=R2&displayLanguage=-", "", http.StatusBadRequest, "displayLanguage"},
 	} {
 		r := ts.do(tc.method, tc.path, tc.body)
 		wantStatus(t, r, tc.status)

@@ -2,6 +2,9 @@ package terminology
 
 import (
 	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/cpms-fhir/cpms/fhir"
 )
@@ -32,6 +35,10 @@ func IsOperation(t fhir.ResourceType, op string) bool {
 // type level. The result is a *ValueSet for $expand and *Parameters
 // otherwise.
 func (s *Service) Invoke(t fhir.ResourceType, op string, instance []byte, in *Input) (any, error) {
+	if dl := in.String("displayLanguage"); dl != "" && !validLanguages(dl) {
+		return nil, &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError, Code: fhir.IssueProcessing,
+			Expression: []string{"displayLanguage"}, Diagnostics: "Invalid displayLanguage: '" + dl + "'"}}}
+	}
 	switch {
 	case t == "CodeSystem" && op == "lookup":
 		return s.invokeLookup(instance, in)
@@ -48,6 +55,24 @@ func (s *Service) Invoke(t fhir.ResourceType, op string, instance []byte, in *In
 	}
 	return nil, &fhir.Error{Kind: fhir.KindNotFound, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
 		Code: fhir.IssueNotSupported, Diagnostics: "the operation $" + op + " is not defined on " + string(t)}}}
+}
+
+// languageTag is a BCP 47 language tag as displayLanguage carries one.
+var languageTag = regexp.MustCompile(`^(\*|[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)$`)
+
+// validLanguages checks a displayLanguage: a tag, or a list of tags with
+// weights as in Accept-Language ("fr-FR,en;q=0.5").
+func validLanguages(s string) bool {
+	for _, part := range strings.Split(s, ",") {
+		tag, weight, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !languageTag.MatchString(strings.TrimSpace(tag)) {
+			return false
+		}
+		if weight != "" && !strings.HasPrefix(strings.TrimSpace(weight), "q=") {
+			return false
+		}
+	}
+	return true
 }
 
 // canonicalOf reads url and version of a stored canonical resource.
@@ -124,6 +149,24 @@ func nilIfEmpty(s string) *string {
 	return &s
 }
 
+// refuseAbstract makes a valid result false when the code is abstract
+// (not selectable) and the request says abstract codes are not allowed
+// (abstract=false).
+func refuseAbstract(v *Validation, in *Input) (*Validation, error) {
+	if !in.Has("abstract") || !v.Result || !v.Abstract {
+		return v, nil
+	}
+	allowed, err := in.Bool("abstract")
+	if err != nil || allowed {
+		return v, err
+	}
+	out := *v
+	msg := "The code '" + v.Code + "' is abstract (not selectable), and abstract codes are not allowed here"
+	out.Result, out.Message = false, msg
+	out.Issues = append(slices.Clone(v.Issues), issueAt(fhir.SeverityError, fhir.IssueBusinessRule, "code", msg))
+	return &out, nil
+}
+
 // validationOutput renders a $validate-code result.
 func validationOutput(v *Validation) *Parameters {
 	out := NewOutput().Bool("result", v.Result)
@@ -197,6 +240,10 @@ func (s *Service) invokeValidateCS(instance []byte, in *Input) (any, error) {
 			return nil, err
 		}
 		if v.Result {
+			v, err := refuseAbstract(v, in)
+			if err != nil {
+				return nil, err
+			}
 			return validationOutput(v), nil
 		}
 		if first == nil {
@@ -228,6 +275,9 @@ func (s *Service) invokeValidateVS(instance []byte, in *Input) (any, error) {
 		check: in.VersionMap("check-system-version"), activeOnly: activeOnly}
 	v, err := s.validateInValueSet(vs, in.String("url"), in.String("valueSetVersion"), codings, in.String("displayLanguage"), opts)
 	if err != nil {
+		return nil, err
+	}
+	if v, err = refuseAbstract(v, in); err != nil {
 		return nil, err
 	}
 	return validationOutput(v), nil

@@ -104,12 +104,15 @@ type Validation struct {
 	Message string
 	// Issues carry the same findings with their location, for the
 	// OperationOutcome that R5 servers return alongside.
-	Issues              []fhir.Issue
-	System, Version     string
-	Code                string
-	Inactive            bool
-	UnknownSystem       bool
-	UnknownSystemIsFail bool
+	Issues          []fhir.Issue
+	System, Version string
+	Code            string
+	Inactive        bool
+	UnknownSystem   bool
+	// UnknownCode says the code is not in its (known, complete) system.
+	UnknownCode bool
+	// Abstract says the concept is abstract (not selectable).
+	Abstract bool
 }
 
 // CodingToCheck is one coding of a $validate-code request; Where is its
@@ -142,13 +145,15 @@ func checkInSystem(sys *System, c CodingToCheck, displayLanguage string) *Valida
 			// it cannot be called invalid.
 			msg += " (the server holds a fragment of this code system, so the code may be valid)"
 			v.Result, sev = true, fhir.SeverityWarning
+		} else {
+			v.UnknownCode = true
 		}
 		v.Message = msg
 		v.Issues = append(v.Issues, issueAt(sev, fhir.IssueCodeInvalid, c.Where+".code", msg))
 		return v
 	}
 	con := &sys.concepts[ci]
-	v.Result, v.Code, v.Display, v.Inactive = true, con.code, con.display, con.inactive
+	v.Result, v.Code, v.Display, v.Inactive, v.Abstract = true, con.code, con.display, con.inactive, con.abstract
 	if d, ok := sys.displayIn(ci, languages(displayLanguage)); ok {
 		v.Display = d
 	}
@@ -232,11 +237,21 @@ func (s *Service) validateInValueSet(vsGiven *ValueSet, url, vsVersion string, c
 	if err != nil {
 		return nil, err
 	}
-	var first *Validation
+	// One coding in the value set makes a CodeableConcept valid, unless
+	// another coding has a code its (known) system does not have: that is
+	// an error in the concept, whatever the value set.
+	var valid, first *Validation
+	var unknown []*Validation
 	for _, c := range codings {
 		v := s.checkInMembers(m, vs, c, displayLanguage)
-		if v.Result {
-			return v, nil
+		switch {
+		case v.Result:
+			if valid == nil {
+				valid = v
+			}
+			continue
+		case v.UnknownCode:
+			unknown = append(unknown, v)
 		}
 		if first == nil {
 			first = v
@@ -244,7 +259,15 @@ func (s *Service) validateInValueSet(vsGiven *ValueSet, url, vsVersion string, c
 			first.Issues = append(first.Issues, v.Issues...)
 		}
 	}
-	if first == nil {
+	switch {
+	case valid != nil && len(unknown) == 0:
+		return valid, nil
+	case valid != nil:
+		out := *valid
+		out.Result, out.Message = false, unknown[0].Message
+		out.Issues = append(slices.Clone(first.Issues), valid.Issues...)
+		return &out, nil
+	case first == nil:
 		return nil, invalid("code", "no code to validate: give code and system, coding or codeableConcept")
 	}
 	return first, nil

@@ -138,6 +138,7 @@ type ValueSet struct {
 	Description  string            `json:"description,omitempty"`
 	Immutable    *bool             `json:"immutable,omitempty"`
 	Copyright    string            `json:"copyright,omitempty"`
+	Contained    []json.RawMessage `json:"contained,omitempty"`
 	Compose      *Compose          `json:"compose,omitempty"`
 	Expansion    *Expansion        `json:"expansion,omitempty"`
 	Extension    []json.RawMessage `json:"extension,omitempty"`

@@ -1,6 +1,7 @@
 package terminology
 
 import (
+	"encoding/json"
 	"regexp"
 	"slices"
 	"strings"
@@ -67,14 +68,14 @@ func (s *Service) evaluate(vs *ValueSet, opts *resolveOptions, depth int) (*memb
 	}
 	out := &members{}
 	for i, inc := range vs.Compose.Include {
-		ms, err := s.include(inc, opts, depth, "ValueSet.compose.include["+itoa(int64(i))+"]", &out.warnings)
+		ms, err := s.include(vs, inc, opts, depth, "ValueSet.compose.include["+itoa(int64(i))+"]", &out.warnings)
 		if err != nil {
 			return nil, err
 		}
 		out.union(ms)
 	}
 	for i, exc := range vs.Compose.Exclude {
-		ms, err := s.include(exc, opts, depth, "ValueSet.compose.exclude["+itoa(int64(i))+"]", &out.warnings)
+		ms, err := s.include(vs, exc, opts, depth, "ValueSet.compose.exclude["+itoa(int64(i))+"]", &out.warnings)
 		if err != nil {
 			return nil, err
 		}
@@ -94,7 +95,7 @@ func (s *Service) fromExpansion(vs *ValueSet) *members {
 		for _, c := range list {
 			if c.Code != "" {
 				inc := Include{System: c.System, Version: c.Version, Concept: []IncludeConcept{{Code: c.Code, Display: c.Display}}}
-				if ms, err := s.include(inc, &resolveOptions{}, 0, "", &out.warnings); err == nil {
+				if ms, err := s.include(vs, inc, &resolveOptions{}, 0, "", &out.warnings); err == nil {
 					out.union(ms)
 				}
 			}
@@ -106,11 +107,14 @@ func (s *Service) fromExpansion(vs *ValueSet) *members {
 }
 
 // include evaluates one compose.include (or exclude).
-func (s *Service) include(inc Include, opts *resolveOptions, depth int, where string, warnings *[]string) ([]*memberSet, error) {
+func (s *Service) include(from *ValueSet, inc Include, opts *resolveOptions, depth int, where string, warnings *[]string) ([]*memberSet, error) {
 	var imported *members
 	for i, ref := range inc.ValueSet {
 		url, ver, _ := strings.Cut(ref, "|")
 		vs, ok := s.ValueSet(url, ver)
+		if strings.HasPrefix(ref, "#") {
+			vs, ok = from.containedValueSet(ref[1:])
+		}
 		if !ok {
 			return nil, notFound(where+".valueSet["+itoa(int64(i))+"]", "the value set "+ref+" is not known to this server")
 		}
@@ -189,6 +193,18 @@ func (s *Service) include(inc Include, opts *resolveOptions, depth int, where st
 		ms.and(set)
 	}
 	return filterImported([]*memberSet{ms}, imported), nil
+}
+
+// containedValueSet returns the ValueSet contained in vs with the given
+// id, for an include.valueSet "#id".
+func (vs *ValueSet) containedValueSet(id string) (*ValueSet, bool) {
+	for _, raw := range vs.Contained {
+		var c ValueSet
+		if json.Unmarshal(raw, &c) == nil && c.ResourceType == "ValueSet" && c.ID == id {
+			return &c, true
+		}
+	}
+	return nil, false
 }
 
 // filterImported keeps of parts what the imported value sets hold too.
