@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -124,13 +126,39 @@ func (t *terms) dropDeletedSeed() {
 	}
 }
 
-// storeSeed stores the embedded seed's resources unless the store holds
-// this seed already. Resources equal to the stored version write
-// nothing, so a newer binary stores only what its seed changed. The seed
-// is generated and its importers validate what they write, so the
-// resources are not validated again here.
-func (t *terms) storeSeed(ctx context.Context, eng *engine.Engine) error {
+// seedSource iterates definitional resources the binary embeds.
+type seedSource func(fn func(t fhir.ResourceType, id fhir.ID, body []byte) error) error
+
+// seedDigest identifies the terminology seed and the other sources' content.
+func seedDigest(sources []seedSource) (string, error) {
 	digest, err := terminology.SeedDigest()
+	if err != nil || len(sources) == 0 {
+		return digest, err
+	}
+	h := sha256.New()
+	h.Write([]byte(digest))
+	for _, src := range sources {
+		err := src(func(rt fhir.ResourceType, id fhir.ID, body []byte) error {
+			fmt.Fprintf(h, "%s/%s %d\n", rt, id, len(body))
+			h.Write(body)
+			return nil
+		})
+		if err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16]), nil
+}
+
+// storeSeed stores the embedded seed's resources, and those of the other
+// sources (the CPMS profiles, the consultation form), unless the store
+// holds this seed already. Resources equal to the stored version write
+// nothing, so a newer binary stores only what its seed changed. The seed
+// is generated and its importers validate what they write, and the
+// other sources' tests validate theirs, so they are not validated again
+// here.
+func (t *terms) storeSeed(ctx context.Context, eng *engine.Engine, sources ...seedSource) error {
+	digest, err := seedDigest(sources)
 	if err != nil {
 		return err
 	}
@@ -176,7 +204,7 @@ func (t *terms) storeSeed(ctx context.Context, eng *engine.Engine) error {
 		items, recs = items[:0], recs[:0]
 		return err
 	}
-	err = terminology.SeedResources(func(rt fhir.ResourceType, id fhir.ID, body []byte) error {
+	add := func(rt fhir.ResourceType, id fhir.ID, body []byte) error {
 		var head struct{ URL, Version string }
 		if err := json.Unmarshal(body, &head); err != nil {
 			return err
@@ -187,7 +215,12 @@ func (t *terms) storeSeed(ctx context.Context, eng *engine.Engine) error {
 			return flush()
 		}
 		return nil
-	})
+	}
+	for _, src := range append([]seedSource{terminology.SeedResources}, sources...) {
+		if err = src(add); err != nil {
+			break
+		}
+	}
 	if err == nil {
 		err = flush()
 	}

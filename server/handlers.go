@@ -1,7 +1,9 @@
 package server
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -142,12 +144,47 @@ func (s *Server) validate(c *gin.Context, t fhir.ResourceType) error {
 	if err != nil {
 		return err
 	}
-	issues, err := s.eng.Validate(c.Request.Context(), t, body)
+	// $validate takes the resource as the body, or a Parameters resource
+	// with it as "resource"; profiles to check besides the resource's
+	// own come as "profile", in the query or the Parameters.
+	profiles := c.QueryArray("profile")
+	if t != "Parameters" {
+		if res, more, ok := validateParameters(body); ok {
+			body, profiles = res, append(profiles, more...)
+		}
+	}
+	issues, err := s.eng.ValidateProfiles(c.Request.Context(), t, body, profiles)
 	if err != nil {
 		return err
 	}
 	s.writeJSON(c, http.StatusOK, fhir.Outcome(issues))
 	return nil
+}
+
+// validateParameters reads a $validate Parameters body: the resource and
+// the profiles. ok is false when body is not such a Parameters resource.
+func validateParameters(body []byte) (resource []byte, profiles []string, ok bool) {
+	var p struct {
+		ResourceType string `json:"resourceType"`
+		Parameter    []struct {
+			Name           string          `json:"name"`
+			Resource       json.RawMessage `json:"resource"`
+			ValueURI       string          `json:"valueUri"`
+			ValueCanonical string          `json:"valueCanonical"`
+		} `json:"parameter"`
+	}
+	if json.Unmarshal(body, &p) != nil || p.ResourceType != "Parameters" {
+		return nil, nil, false
+	}
+	for _, x := range p.Parameter {
+		switch x.Name {
+		case "resource":
+			resource = x.Resource
+		case "profile":
+			profiles = append(profiles, cmp.Or(x.ValueCanonical, x.ValueURI))
+		}
+	}
+	return resource, profiles, resource != nil
 }
 
 // criteria returns the search criteria of a conditional interaction: the

@@ -76,6 +76,7 @@ type capResource struct {
 	ConditionalDelete string           `json:"conditionalDelete"`
 	SearchInclude     []string         `json:"searchInclude,omitempty"`
 	SearchRevInclude  []string         `json:"searchRevInclude,omitempty"`
+	SupportedProfile  []string         `json:"supportedProfile,omitempty"`
 	SearchParam       []capSearchParam `json:"searchParam,omitempty"`
 	Operation         []capOperation   `json:"operation,omitempty"`
 }
@@ -181,6 +182,7 @@ func (s *Server) capabilityStatement(base string) *capability {
 		for _, code := range TypeInteractions {
 			r.Interaction = append(r.Interaction, capInteraction{code})
 		}
+		r.SupportedProfile = s.opts.SupportedProfiles[t]
 		r.SearchParam = searchParams(table.Params(t))
 		r.SearchInclude = []string{"*"}
 		for _, p := range table.Params(t) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/engine"
 	"github.com/cpms-fhir/cpms/terminology"
 )
@@ -28,6 +29,9 @@ type Options struct {
 	// Terminology answers $lookup, $validate-code, $subsumes, $expand and
 	// $translate; nil: those operations are not served.
 	Terminology *terminology.Service
+	// SupportedProfiles are the profiles the server validates against,
+	// by resource type, for the CapabilityStatement's supportedProfile.
+	SupportedProfiles map[fhir.ResourceType][]string
 }
 
 // DefaultMaxBodyBytes is the request body limit unless configured: 16 MiB.

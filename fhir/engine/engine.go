@@ -48,6 +48,12 @@ type Options struct {
 	// ConceptMaps. It must not write through the engine.
 	Observe      func(ctx context.Context, r *fhir.Resource)
 	ObserveTypes []fhir.ResourceType
+	// Checkers check every resource written, and every $validate, beyond
+	// the base specification: the CPMS profiles a resource claims in
+	// meta.profile, the answers of a QuestionnaireResponse. They run
+	// after the base validation passed; an issue of severity error fails
+	// the write (422), warnings do not.
+	Checkers []Checker
 }
 
 // Engine carries out FHIR interactions over a Store.
@@ -62,6 +68,17 @@ type Engine struct {
 	custom    custom
 	observe   func(ctx context.Context, r *fhir.Resource)
 	observed  []fhir.ResourceType
+	checkers  []Checker
+}
+
+// Checker checks a resource beyond the base specification.
+type Checker interface {
+	// Check returns the issues of body, a resource of type t valid
+	// against the base specification, as it will be stored (with its id
+	// and meta). profiles are profiles to check it against besides those
+	// of its meta.profile ($validate?profile=). Each issue carries the
+	// FHIRPath location of the problem.
+	Check(ctx context.Context, t fhir.ResourceType, body []byte, profiles []string) []fhir.Issue
 }
 
 // New returns an Engine over store.
@@ -72,7 +89,7 @@ func New(store Store, opts Options) (*Engine, error) {
 	if e.params == nil {
 		e.params = search.NewTable()
 	}
-	e.observe, e.observed = opts.Observe, opts.ObserveTypes
+	e.observe, e.observed, e.checkers = opts.Observe, opts.ObserveTypes, opts.Checkers
 	e.custom = custom{pending: map[string]bool{}, wake: make(chan struct{}, 1)}
 	e.extractor = extract.New(e.params, extract.Options{Base: e.parseOpts.Base})
 	if e.policy == nil {
@@ -181,7 +198,7 @@ func invalid(code fhir.IssueType, expr, format string, args ...any) *fhir.Error 
 // prepare parses and validates body as the content of a resource of type t
 // to be stored with the given id ("": the body's own id, if it has one),
 // and extracts its search values.
-func (e *Engine) prepare(t fhir.ResourceType, id fhir.ID, body []byte) (*fhir.Prepared, *search.Index, error) {
+func (e *Engine) prepare(ctx context.Context, t fhir.ResourceType, id fhir.ID, body []byte) (*fhir.Prepared, *search.Index, error) {
 	p, err := fhir.Prepare(body)
 	if err != nil {
 		return nil, nil, err
@@ -192,6 +209,9 @@ func (e *Engine) prepare(t fhir.ResourceType, id fhir.ID, body []byte) (*fhir.Pr
 	rendered, err := e.check(t, id, p)
 	if err != nil {
 		return nil, nil, err
+	}
+	if issues := e.runCheckers(ctx, t, rendered, nil); fhir.HasErrors(issues) {
+		return nil, nil, &fhir.Error{Kind: fhir.KindUnprocessable, Issues: issues}
 	}
 	if t == "SearchParameter" {
 		if err := e.checkSearchParameter(rendered); err != nil {
@@ -248,9 +268,25 @@ func (e *Engine) check(t fhir.ResourceType, id fhir.ID, p *fhir.Prepared) ([]byt
 	return nil, out
 }
 
+// runCheckers runs the configured Checkers on a valid rendered resource.
+func (e *Engine) runCheckers(ctx context.Context, t fhir.ResourceType, rendered []byte, profiles []string) []fhir.Issue {
+	var issues []fhir.Issue
+	for _, c := range e.checkers {
+		issues = append(issues, c.Check(ctx, t, rendered, profiles)...)
+	}
+	return issues
+}
+
 // Validate checks body as a resource of type t without storing it
 // ($validate). It returns the issues found; an empty list means valid.
 func (e *Engine) Validate(ctx context.Context, t fhir.ResourceType, body []byte) ([]fhir.Issue, error) {
+	return e.ValidateProfiles(ctx, t, body, nil)
+}
+
+// ValidateProfiles is Validate against the given profiles too, besides
+// those the resource claims ($validate?profile=). Warnings are returned
+// with errors.
+func (e *Engine) ValidateProfiles(ctx context.Context, t fhir.ResourceType, body []byte, profiles []string) ([]fhir.Issue, error) {
 	if err := CheckType(t); err != nil {
 		return nil, err
 	}
@@ -258,11 +294,12 @@ func (e *Engine) Validate(ctx context.Context, t fhir.ResourceType, body []byte)
 		return nil, err
 	}
 	p, err := fhir.Prepare(body)
+	var rendered []byte
 	if err == nil {
-		_, err = e.check(t, p.ID, p)
+		rendered, err = e.check(t, p.ID, p)
 	}
 	if err == nil {
-		return nil, nil
+		return e.runCheckers(ctx, t, rendered, profiles), nil
 	}
 	var fe *fhir.Error
 	if errors.As(err, &fe) && len(fe.Issues) > 0 && fe.Kind != fhir.KindInternal {

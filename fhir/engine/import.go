@@ -77,7 +77,7 @@ func (e *Engine) prepareImport(ctx context.Context, it ImportItem, opts ImportOp
 		return nil, nil, err
 	}
 	if !opts.SkipValidation {
-		p, idx, err := e.prepare(it.Type, it.ID, it.Body)
+		p, idx, err := e.prepare(ctx, it.Type, it.ID, it.Body)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -114,7 +114,7 @@ func (e *Engine) patch(ctx context.Context, t fhir.ResourceType, id fhir.ID, ops
 		if err := checkIfMatch(cur, ifMatch); err != nil {
 			return nil, err
 		}
-		p, idx, err := e.applyPatch(cur, ops)
+		p, idx, err := e.applyPatch(ctx, cur, ops)
 		if err != nil {
 			return nil, err
 		}
@@ -154,13 +154,13 @@ func (e *Engine) patch(ctx context.Context, t fhir.ResourceType, id fhir.ID, ops
 }
 
 // applyPatch applies ops to cur and prepares the result.
-func (e *Engine) applyPatch(cur *fhir.Resource, ops jsonpatch.Patch) (*fhir.Prepared, *search.Index, error) {
+func (e *Engine) applyPatch(ctx context.Context, cur *fhir.Resource, ops jsonpatch.Patch) (*fhir.Prepared, *search.Index, error) {
 	patched, err := ops.Apply(cur.Body)
 	if err != nil {
 		return nil, nil, &fhir.Error{Kind: fhir.KindUnprocessable, Err: err, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
 			Code: fhir.IssueProcessing, Diagnostics: "the patch cannot be applied to " + cur.Ref() + ": " + err.Error()}}}
 	}
-	p, idx, err := e.prepare(cur.Type, cur.ID, patched)
+	p, idx, err := e.prepare(ctx, cur.Type, cur.ID, patched)
 	if err != nil {
 		// The client sent a valid patch whose result is not a valid
 		// resource: the request is understood but cannot be processed.
@@ -178,7 +178,7 @@ func (e *Engine) applyPatch(cur *fhir.Resource, ops jsonpatch.Patch) (*fhir.Prep
 
 // patchIn applies ops to cur, read in tx, and writes the result there.
 func (e *Engine) patchIn(ctx context.Context, tx Tx, cur *fhir.Resource, ops jsonpatch.Patch) (*Result, error) {
-	p, idx, err := e.applyPatch(cur, ops)
+	p, idx, err := e.applyPatch(ctx, cur, ops)
 	if err != nil {
 		return nil, err
 	}

@@ -308,7 +308,7 @@ func (e *Engine) prepareTx(ctx context.Context, plan *txPlan) error {
 	for range min(runtime.GOMAXPROCS(0), len(work)) {
 		wg.Go(func() {
 			for k := range next {
-				errs[k] = e.prepareTxItem(work[k], link(work[k]))
+				errs[k] = e.prepareTxItem(ctx, work[k], link(work[k]))
 			}
 		})
 	}
@@ -331,7 +331,7 @@ func isConditionalRef(v string) bool {
 	return ok && t != "" && !strings.ContainsAny(t, "/:")
 }
 
-func (e *Engine) prepareTxItem(it *txItem, link linker) error {
+func (e *Engine) prepareTxItem(ctx context.Context, it *txItem, link linker) error {
 	body, _, err := rewriteLinks(it.Body, string(it.Type), link)
 	if err != nil {
 		var fe *fhir.Error
@@ -345,7 +345,7 @@ func (e *Engine) prepareTxItem(it *txItem, link linker) error {
 	if it.Method == "POST" {
 		id = placeholderID
 	}
-	p, idx, err := e.prepare(it.Type, id, body)
+	p, idx, err := e.prepare(ctx, it.Type, id, body)
 	if err != nil {
 		return err
 	}

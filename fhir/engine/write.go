@@ -36,7 +36,7 @@ func (e *Engine) Create(ctx context.Context, t fhir.ResourceType, body []byte, i
 		}
 		cond = q
 	}
-	p, idx, err := e.prepare(t, placeholderID, body)
+	p, idx, err := e.prepare(ctx, t, placeholderID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func (e *Engine) Update(ctx context.Context, t fhir.ResourceType, id fhir.ID, bo
 	if err := e.allow(ctx, InteractionUpdate, t, id, nil); err != nil {
 		return nil, err
 	}
-	p, idx, err := e.prepare(t, id, body)
+	p, idx, err := e.prepare(ctx, t, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func (e *Engine) ConditionalUpdate(ctx context.Context, t fhir.ResourceType, cri
 	if err := e.allow(ctx, InteractionUpdate, t, "", nil); err != nil {
 		return nil, err
 	}
-	p, idx, err := e.prepare(t, "", body)
+	p, idx, err := e.prepare(ctx, t, "", body)
 	if err != nil {
 		return nil, err
 	}
