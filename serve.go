@@ -11,14 +11,18 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/engine"
 	"github.com/cpms-fhir/cpms/fhir/search/parse"
 	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
+	"github.com/cpms-fhir/cpms/profiles"
+	"github.com/cpms-fhir/cpms/profiles/questionnaire"
 	"github.com/cpms-fhir/cpms/server"
 	"github.com/cpms-fhir/cpms/terminology"
 )
@@ -122,16 +126,35 @@ func runServer(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready ch
 		}
 		log.Info("store closed")
 	}()
-	terms, err := loadTerminology(log)
+	// The terminology seed and the profiles load at the same time.
+	svc := terminology.New()
+	checksDone := make(chan error, 1)
+	var checks *checks
+	go func() {
+		var err error
+		checks, err = newChecks(log, svc)
+		checksDone <- err
+	}()
+	sources := []seedSource{profiles.Resources, questionnaire.Resources}
+	terms, err := loadTerminology(log, svc, sources...)
+	if cerr := <-checksDone; err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return err
+	}
+	observe := func(ctx context.Context, r *fhir.Resource) {
+		terms.observe(ctx, r)
+		checks.observe(ctx, r)
 	}
 	eng, err := engine.New(store, engine.Options{Logger: log, Base: cfg.baseURL,
 		DefaultCount: cfg.searchCount, MaxCount: cfg.searchMax,
-		Observe: terms.observe, ObserveTypes: terminology.ResourceTypes, Terminology: server.SearchTerminology{Service: terms.Service}})
+		Observe: observe, ObserveTypes: append(slices.Clone(terminology.ResourceTypes), "StructureDefinition"),
+		Terminology: server.SearchTerminology{Service: terms.Service}, Checkers: checks.checkers()})
 	if err != nil {
 		return err
 	}
+	checks.started(eng)
 	if err := terms.readSeedState(ctx, eng); err != nil {
 		return err
 	}
@@ -146,12 +169,16 @@ func runServer(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready ch
 	defer func() { stopSeed(); <-seedDone }()
 	go func() {
 		defer close(seedDone)
-		if err := terms.storeSeed(seedCtx, eng); err != nil && seedCtx.Err() == nil {
+		if err := terms.storeSeed(seedCtx, eng, sources...); err != nil && seedCtx.Err() == nil {
 			log.Error("the terminology seed could not be stored as resources", "error", err.Error())
 		}
 	}()
+	supported, err := profiles.SupportedProfiles()
+	if err != nil {
+		return err
+	}
 	srv := server.New(eng, server.Options{BaseURL: cfg.baseURL, MaxBodyBytes: cfg.maxBody, Logger: log, Version: version(),
-		Terminology: terms.Service})
+		Terminology: terms.Service, SupportedProfiles: supported})
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err

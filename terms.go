@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -58,10 +59,23 @@ type seedRecord struct {
 	CSVer   string `json:"version,omitempty"`
 }
 
-// loadTerminology builds the terminology service with the embedded seed.
-func loadTerminology(log *slog.Logger) (*terms, error) {
+// loadTerminology fills svc (new: terminology.New()) with the embedded
+// seed and the CodeSystems, ValueSets and ConceptMaps of the other
+// sources (the CPMS codes, the consultation form's value sets), which
+// storeSeed stores with it.
+func loadTerminology(log *slog.Logger, svc *terminology.Service, sources ...seedSource) (*terms, error) {
 	start := time.Now()
-	svc := terminology.New()
+	for _, src := range sources {
+		err := src(func(rt fhir.ResourceType, id fhir.ID, body []byte) error {
+			if !slices.Contains(terminology.ResourceTypes, rt) {
+				return nil
+			}
+			return svc.Load(body)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	if err := terminology.LoadSeed(svc); err != nil {
 		return nil, err
 	}

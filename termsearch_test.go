@@ -14,38 +14,8 @@ import (
 // :below, :above, :in and :not-in through its terminology service, seed
 // and stored ValueSets alike.
 func TestServeTerminologySearch(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	errc := make(chan error, 1)
-	go func() {
-		errc <- runServer(ctx, &serveConfig{addr: "127.0.0.1:0", data: t.TempDir(), shutdownWait: time.Second}, discardLogger(), ready)
-	}()
-	var base string
-	select {
-	case addr := <-ready:
-		base = "http://" + addr + "/fhir/"
-	case err := <-errc:
-		t.Fatal(err)
-	}
-	do := func(method, path, body string) (int, map[string]any) {
-		t.Helper()
-		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if body != "" {
-			req.Header.Set("Content-Type", "application/fhir+json")
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
-	}
+	do, stop := startServe(t)
+	defer stop()
 	for path, body := range map[string]string{
 		"Patient/p1": `{"resourceType":"Patient","id":"p1"}`,
 		// ORPHA:1000 is below ORPHA:68367 (rare neurological disease).
@@ -79,8 +49,49 @@ func TestServeTerminologySearch(t *testing.T) {
 			t.Errorf("%s: %d matches, want %d", tc.query, len(entries), tc.matches)
 		}
 	}
-	cancel()
-	if err := <-errc; err != nil {
+}
+
+// startServe runs "cpms serve" in-process on an empty data directory and
+// returns a function sending a request to its FHIR base (a path relative
+// to it) and decoding the JSON answer, and one stopping the server.
+func startServe(t *testing.T) (do func(method, path, body string) (int, map[string]any), stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- runServer(ctx, &serveConfig{addr: "127.0.0.1:0", data: t.TempDir(), shutdownWait: time.Second}, discardLogger(), ready)
+	}()
+	var base string
+	select {
+	case addr := <-ready:
+		base = "http://" + addr + "/fhir/"
+	case err := <-errc:
+		cancel()
 		t.Fatal(err)
+	}
+	do = func(method, path, body string) (int, map[string]any) {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/fhir+json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	return do, func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
 	}
 }

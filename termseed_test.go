@@ -26,7 +26,7 @@ func TestSeedStored(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tm, err := loadTerminology(discardLogger())
+		tm, err := loadTerminology(discardLogger(), terminology.New())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,9 @@
 package terminology
 
 import (
+	"fmt"
+	"slices"
+
 	"github.com/cpms-fhir/cpms/fhir"
 )
 
@@ -25,7 +28,23 @@ func (s *Service) CheckCoding(c Coding, valueSet, where string) []fhir.Issue {
 		if valueSet == "" {
 			return nil
 		}
-		add(fhir.SeverityWarning, fhir.IssueCodeInvalid, where, "the coding has no system, so it cannot be checked against "+valueSet)
+		// A code element: its system is the value set's (the one of its
+		// systems that has the code).
+		m, err := s.bindingMembers(valueSet)
+		if err != nil {
+			add(fhir.SeverityWarning, fhir.IssueNotFound, where, err.Error())
+			return issues
+		}
+		for _, p := range m.parts {
+			if p.sys == nil {
+				if slices.ContainsFunc(p.foreign, func(f IncludeConcept) bool { return f.Code == c.Code }) {
+					return nil
+				}
+			} else if ci, ok := p.sys.find(c.Code); ok && p.has(ci) {
+				return nil
+			}
+		}
+		add(fhir.SeverityError, fhir.IssueCodeInvalid, where, "the code "+c.Code+" is not in the value set "+valueSet)
 		return issues
 	}
 	sys, known := s.System(c.System, c.Version)
@@ -44,14 +63,9 @@ func (s *Service) CheckCoding(c Coding, valueSet, where string) []fhir.Issue {
 	if valueSet == "" {
 		return issues
 	}
-	vs, err := s.requestValueSet(nil, valueSet, "", "valueSet")
+	m, err := s.bindingMembers(valueSet)
 	if err != nil {
-		add(fhir.SeverityWarning, fhir.IssueNotFound, where, "the value set "+valueSet+" is not known to this server: the binding was not checked")
-		return issues
-	}
-	m, err := s.evaluate(vs, &resolveOptions{}, 0)
-	if err != nil {
-		add(fhir.SeverityWarning, fhir.IssueProcessing, where, "the value set "+valueSet+" could not be evaluated: the binding was not checked")
+		add(fhir.SeverityWarning, fhir.IssueNotFound, where, err.Error())
 		return issues
 	}
 	for _, p := range m.parts {
@@ -72,4 +86,18 @@ func (s *Service) CheckCoding(c Coding, valueSet, where string) []fhir.Issue {
 	}
 	add(fhir.SeverityError, fhir.IssueCodeInvalid, where, "the code "+c.System+"#"+c.Code+" is not in the value set "+valueSet)
 	return issues
+}
+
+// bindingMembers evaluates the value set of a binding; the error says
+// why the binding cannot be checked.
+func (s *Service) bindingMembers(valueSet string) (*members, error) {
+	vs, err := s.requestValueSet(nil, valueSet, "", "valueSet")
+	if err != nil {
+		return nil, fmt.Errorf("the value set %s is not known to this server: the binding was not checked", valueSet)
+	}
+	m, err := s.evaluate(vs, &resolveOptions{}, 0)
+	if err != nil {
+		return nil, fmt.Errorf("the value set %s could not be evaluated: the binding was not checked", valueSet)
+	}
+	return m, nil
 }

@@ -213,6 +213,10 @@ func resourceTypeOf(data []byte) (string, error) {
 	return head.ResourceType, err
 }
 
+// Load adds one CodeSystem, ValueSet or ConceptMap given as JSON (other
+// resources are skipped), as the seed is loaded.
+func (s *Service) Load(body []byte) error { return s.loadResource(body) }
+
 func (s *Service) loadResource(data []byte) error {
 	rt, err := resourceTypeOf(data)
 	if err != nil {

@@ -366,6 +366,8 @@ func TestCheckCoding(t *testing.T) {
 		{Coding{System: fixtureURL, Code: "D9"}, vs, []string{"error Condition.code.coding[0].code"}},
 		{Coding{System: "http://x/unknown", Code: "A"}, "", []string{"warning Condition.code.coding[0].system"}},
 		{Coding{System: fixtureURL, Code: "D5"}, "http://x/no-such-vs", []string{"warning Condition.code.coding[0]"}},
+		{Coding{Code: "D4"}, vs, nil}, // a code element: the value set's system
+		{Coding{Code: "D6"}, vs, []string{"error Condition.code.coding[0]"}},
 	} {
 		if got := sev(s.CheckCoding(tc.c, tc.vs, "Condition.code.coding[0]")); !slices.Equal(got, tc.want) {
 			t.Errorf("%+v in %q: %v, want %v", tc.c, tc.vs, got, tc.want)
