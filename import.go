@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -64,23 +65,12 @@ files again stores no duplicates.
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	var sink bulk.Sink
-	if *url != "" {
-		sink = bulk.HTTPSink{Base: *url, Client: &http.Client{Timeout: 10 * time.Minute}}
-	} else {
-		store, err := sqlite.Open(ctx, *data, sqlite.Options{Logger: log})
-		if err != nil {
-			fmt.Fprintln(stderr, "cpms import:", err)
-			return 1
-		}
-		defer store.Close()
-		eng, err := engine.New(store, engine.Options{Logger: log, Base: *base})
-		if err != nil {
-			fmt.Fprintln(stderr, "cpms import:", err)
-			return 1
-		}
-		sink = bulk.EngineSink{Engine: eng}
+	sink, closeSink, err := openSink(ctx, log, *url, *data, *base)
+	if err != nil {
+		fmt.Fprintln(stderr, "cpms import:", err)
+		return 1
 	}
+	defer closeSink()
 	var p bulk.Progress
 	problems := 0
 	const listed = 200
@@ -125,6 +115,25 @@ files again stores no duplicates.
 		return 1
 	}
 	return 0
+}
+
+// openSink returns where an import writes: the running server at url,
+// or else the embedded store in the data directory (the server stopped).
+// The returned function closes what was opened.
+func openSink(ctx context.Context, log *slog.Logger, url, data, base string) (bulk.Sink, func(), error) {
+	if url != "" {
+		return bulk.HTTPSink{Base: url, Client: &http.Client{Timeout: 30 * time.Minute}}, func() {}, nil
+	}
+	store, err := sqlite.Open(ctx, data, sqlite.Options{Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	eng, err := engine.New(store, engine.Options{Logger: log, Base: base})
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return bulk.EngineSink{Engine: eng}, func() { store.Close() }, nil
 }
 
 // showProgress draws a progress bar on a terminal (input consumed,

@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,8 +19,6 @@ import (
 	"time"
 
 	"github.com/cpms-fhir/cpms/fhir"
-	"github.com/cpms-fhir/cpms/fhir/engine"
-	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
 	"github.com/cpms-fhir/cpms/importers/bulk"
 	imp "github.com/cpms-fhir/cpms/importers/terminology"
 	"github.com/cpms-fhir/cpms/terminology"
@@ -123,23 +120,12 @@ nothing.
 		return 1
 	}
 
-	var sink bulk.Sink
-	if *url != "" {
-		sink = bulk.HTTPSink{Base: *url, Client: &http.Client{Timeout: 30 * time.Minute}}
-	} else {
-		store, err := sqlite.Open(ctx, *data, sqlite.Options{Logger: log})
-		if err != nil {
-			fmt.Fprintln(stderr, "cpms terminology import:", err)
-			return 1
-		}
-		defer store.Close()
-		eng, err := engine.New(store, engine.Options{Logger: log, Base: *base})
-		if err != nil {
-			fmt.Fprintln(stderr, "cpms terminology import:", err)
-			return 1
-		}
-		sink = bulk.EngineSink{Engine: eng}
+	sink, closeSink, err := openSink(ctx, log, *url, *data, *base)
+	if err != nil {
+		fmt.Fprintln(stderr, "cpms terminology import:", err)
+		return 1
 	}
+	defer closeSink()
 	failed := 0
 	for _, r := range resources {
 		errs, err := sink.Load(ctx, []bulk.Item{r.item})

@@ -208,21 +208,18 @@ func (s *System) Display(code string) (string, bool) {
 
 // descendants marks in set every concept below i (not i itself).
 func (s *System) descendants(i int32, set []bool) {
-	stack := append([]int32(nil), s.concepts[i].children...)
-	for len(stack) > 0 {
-		c := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if set[c] {
-			continue
-		}
-		set[c] = true
-		stack = append(stack, s.concepts[c].children...)
-	}
+	s.reach(i, set, func(c *concept) []int32 { return c.children })
 }
 
 // ancestors marks in set every concept above i (not i itself).
 func (s *System) ancestors(i int32, set []bool) {
-	stack := append([]int32(nil), s.concepts[i].parents...)
+	s.reach(i, set, func(c *concept) []int32 { return c.parents })
+}
+
+// reach marks in set every concept reached from i by next, i excluded
+// unless a cycle leads back to it.
+func (s *System) reach(i int32, set []bool, next func(*concept) []int32) {
+	stack := append([]int32(nil), next(&s.concepts[i])...)
 	for len(stack) > 0 {
 		c := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -230,7 +227,7 @@ func (s *System) ancestors(i int32, set []bool) {
 			continue
 		}
 		set[c] = true
-		stack = append(stack, s.concepts[c].parents...)
+		stack = append(stack, next(&s.concepts[c])...)
 	}
 }
 

@@ -46,7 +46,7 @@ func BenchmarkDecode(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		if _, err := decodeResource(body); err != nil {
+		if _, err := fhir.DecodeJSON(body); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -228,7 +228,7 @@ func (v *Validator) Check(ctx context.Context, t fhir.ResourceType, body []byte,
 	if len(profiles) == 0 && !bytes.Contains(body, []byte(`"profile"`)) {
 		return nil
 	}
-	res, err := decodeResource(body)
+	res, err := fhir.DecodeJSON(body)
 	if err != nil {
 		return []fhir.Issue{{Severity: fhir.SeverityError, Code: fhir.IssueStructure,
 			Diagnostics: "the resource cannot be read for profile validation: " + err.Error()}}

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/internal/testfixture"
 )
 
@@ -32,8 +33,8 @@ func TestDecodeMatchesEncodingJSON(t *testing.T) {
 
 func check(t *testing.T, name string, body []byte) {
 	t.Helper()
-	got, gotErr := decodeResource(body)
-	want, wantErr := decodeStd(body)
+	got, gotErr := fhir.DecodeJSON(body)
+	want, wantErr := fhir.DecodeJSONStd(body)
 	if (gotErr == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) {
 		t.Errorf("%s: got %v, %v; want %v, %v", name, got, gotErr, want, wantErr)
 	}
@@ -51,7 +52,7 @@ func BenchmarkDecode(b *testing.B) {
 	b.SetBytes(int64(len(testfixture.Patient)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := decodeResource(testfixture.Patient); err != nil {
+		if _, err := fhir.DecodeJSON(testfixture.Patient); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -61,7 +62,7 @@ func BenchmarkDecodeEncodingJSON(b *testing.B) {
 	b.SetBytes(int64(len(testfixture.Patient)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := decodeStd(testfixture.Patient); err != nil {
+		if _, err := fhir.DecodeJSONStd(testfixture.Patient); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -86,7 +86,7 @@ func (e *ParamError) Unwrap() error { return e.Err }
 // Extract returns their index together with an Error of kind KindInternal
 // whose cause joins one ParamError per failed parameter.
 func (x *Extractor) Extract(t fhir.ResourceType, body []byte) (*search.Index, error) {
-	res, err := decodeResource(body)
+	res, err := fhir.DecodeJSON(body)
 	if err != nil {
 		return nil, fhir.Internal("the resource could not be indexed", err)
 	}

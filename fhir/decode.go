@@ -1,4 +1,4 @@
-package extract
+package fhir
 
 import (
 	"bytes"
@@ -9,17 +9,18 @@ import (
 	"unicode/utf8"
 )
 
-// decodeResource decodes a JSON object into the values encoding/json
+// DecodeJSON decodes a JSON object into the values encoding/json
 // produces with Decoder.UseNumber (map[string]any, []any, string,
-// json.Number, bool, nil), which FHIRPath evaluates.
+// json.Number, bool, nil): what FHIRPath evaluates, and what search
+// extraction and profile validation read.
 //
-// Decoding is the largest cost of extraction, and encoding/json scans its
+// Decoding is the largest cost of both, and encoding/json scans its
 // input twice and decodes through reflection; this single-pass decoder
 // takes about a third of its time. It handles well-formed JSON, which is
 // what the server stores; on anything it does not expect it hands the
 // whole body to encoding/json, so that both give the same values and the
 // same errors (see TestDecodeMatchesEncodingJSON).
-func decodeResource(body []byte) (map[string]any, error) {
+func DecodeJSON(body []byte) (map[string]any, error) {
 	d := decoder{b: body, s: string(body)}
 	d.space()
 	v, ok := d.value(0)
@@ -27,10 +28,11 @@ func decodeResource(body []byte) (map[string]any, error) {
 	if m, isMap := v.(map[string]any); ok && isMap && d.i == len(d.b) {
 		return m, nil
 	}
-	return decodeStd(body)
+	return DecodeJSONStd(body)
 }
 
-func decodeStd(body []byte) (map[string]any, error) {
+// DecodeJSONStd is DecodeJSON done by encoding/json, for comparison.
+func DecodeJSONStd(body []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var m map[string]any
@@ -188,7 +190,7 @@ func (d *decoder) string() (string, bool) {
 			if !escaped && utf8.Valid(d.b[start:i]) {
 				return d.s[start:i], true
 			}
-			return unquote(d.b[start:i])
+			return unquoteBody(d.b[start:i])
 		case c == '\\':
 			escaped = true
 			i++
@@ -208,9 +210,9 @@ var plainByte = func() (t [256]bool) {
 	return t
 }()
 
-// unquote decodes the body of a string with escapes or non-ASCII bytes.
+// unquoteBody decodes the body of a string with escapes or non-ASCII bytes.
 // Invalid UTF-8 is left to encoding/json, which replaces it.
-func unquote(s []byte) (string, bool) {
+func unquoteBody(s []byte) (string, bool) {
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); {
 		c := s[i]
