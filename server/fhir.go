@@ -110,6 +110,8 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 			return methodNotAllowed(c, http.MethodPost)
 		case s.isTermOperation(t, seg[1]):
 			return s.termOperation(c, t, "", seg[1])
+		case s.isSDCOperation(t, seg[1]):
+			return s.sdcOperation(c, t, "")
 		case strings.HasPrefix(seg[1], "$") || strings.HasPrefix(seg[1], "_"):
 			return notFoundPath(c.Request.URL.Path)
 		}
@@ -131,6 +133,9 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 	case 3:
 		if t := fhir.ResourceType(seg[0]); s.isTermOperation(t, seg[2]) {
 			return s.termOperation(c, t, fhir.ID(seg[1]), seg[2])
+		}
+		if t := fhir.ResourceType(seg[0]); s.isSDCOperation(t, seg[2]) {
+			return s.sdcOperation(c, t, fhir.ID(seg[1]))
 		}
 		if seg[2] == "_history" {
 			if is(http.MethodGet, http.MethodHead) {

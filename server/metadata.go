@@ -179,6 +179,9 @@ func (s *Server) capabilityStatement(base string) *capability {
 				r.Operation = append(r.Operation, capOperation{Name: op, Definition: operationDefinitions[string(t)+"/"+op]})
 			}
 		}
+		if op, ok := sdcDefinitions[t]; ok && s.opts.Questionnaires != nil {
+			r.Operation = append(r.Operation, op)
+		}
 		for _, code := range TypeInteractions {
 			r.Interaction = append(r.Interaction, capInteraction{code})
 		}

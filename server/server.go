@@ -32,6 +32,11 @@ type Options struct {
 	// SupportedProfiles are the profiles the server validates against,
 	// by resource type, for the CapabilityStatement's supportedProfile.
 	SupportedProfiles map[fhir.ResourceType][]string
+	// Questionnaires are the forms Questionnaire/$populate and
+	// QuestionnaireResponse/$extract (SDC) know besides the stored ones,
+	// by canonical URL (url and url|version); nil: those operations are
+	// not served.
+	Questionnaires map[string][]byte
 }
 
 // DefaultMaxBodyBytes is the request body limit unless configured: 16 MiB.
