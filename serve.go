@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cpms-fhir/cpms/examples"
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/engine"
 	"github.com/cpms-fhir/cpms/fhir/search/parse"
@@ -39,6 +40,9 @@ type serveConfig struct {
 	shutdownWait time.Duration
 	searchCount  int
 	searchMax    int
+	// loadExamples loads the synthetic ERN of package examples once the
+	// server has started.
+	loadExamples bool
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
@@ -54,6 +58,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&cfg.shutdownWait, "shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish on SIGTERM")
 	fs.IntVar(&cfg.searchCount, "search-count", int(envInt("CPMS_SEARCH_COUNT", parse.DefaultCount)), "search page size when _count is not given (CPMS_SEARCH_COUNT)")
 	fs.IntVar(&cfg.searchMax, "search-max-count", int(envInt("CPMS_SEARCH_MAX_COUNT", parse.MaxCount)), "largest _count a search may ask for (CPMS_SEARCH_MAX_COUNT)")
+	loadEx, _ := strconv.ParseBool(env("CPMS_LOAD_EXAMPLES", "false"))
+	fs.BoolVar(&cfg.loadExamples, "load-examples", loadEx, "load the synthetic EuroBloodNet example data on start; loading again changes nothing (CPMS_LOAD_EXAMPLES=1)")
 	return fs, cfg
 }
 
@@ -178,7 +184,7 @@ func runServer(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready ch
 		return err
 	}
 	srv := server.New(eng, server.Options{BaseURL: cfg.baseURL, MaxBodyBytes: cfg.maxBody, Logger: log, Version: version(),
-		Terminology: terms.Service, SupportedProfiles: supported})
+		Terminology: terms.Service, SupportedProfiles: supported, Questionnaires: questionnaire.Questionnaires()})
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
@@ -197,6 +203,9 @@ func runServer(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready ch
 		"startup", time.Since(start).Round(time.Millisecond).String())
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
+	if cfg.loadExamples {
+		loadExamples(ctx, eng, log)
+	}
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -215,6 +224,24 @@ func runServer(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready ch
 		return err
 	}
 	return nil
+}
+
+// loadExamples loads the example Bundles, each as a transaction, and logs
+// what they did; a failure is logged and the server goes on.
+func loadExamples(ctx context.Context, eng *engine.Engine, log *slog.Logger) {
+	start := time.Now()
+	loaded, err := examples.Load(ctx, eng)
+	var created, updated, unchanged int
+	for _, l := range loaded {
+		log.Debug("example loaded", "bundle", l.Bundle, "created", l.Created, "updated", l.Updated, "unchanged", l.Unchanged)
+		created, updated, unchanged = created+l.Created, updated+l.Updated, unchanged+l.Unchanged
+	}
+	if err != nil {
+		log.Error("the examples could not be loaded", "error", err.Error(), "bundles_loaded", len(loaded))
+		return
+	}
+	log.Info("examples loaded", "bundles", len(loaded), "created", created, "updated", updated, "unchanged", unchanged,
+		"took", time.Since(start).Round(time.Millisecond).String())
 }
 
 func isLoopback(host string) bool {
