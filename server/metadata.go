@@ -139,7 +139,7 @@ func (s *Server) capabilityStatement(base string) *capability {
 		Documentation: "Every resource type of FHIR R4, versioned, validated against the base specification on every write, " +
 			"and searchable by every R4 search parameter (chains, _has, composites, _include, _revinclude, _sort, cursor paging). " +
 			"Conditional create, update, patch and delete select by any search.",
-		Security: &capSecurity{Description: "Access control is not enforced yet: the server binds to loopback by default."},
+		Security: &capSecurity{CORS: true, Description: "Access control is not enforced yet: the server binds to loopback by default."},
 	}
 	if s.opts.Terminology != nil {
 		rest.Documentation += " Token :below and :above (system|code) and :in and :not-in (value sets, implicit ones too) are answered " +

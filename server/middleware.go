@@ -26,6 +26,33 @@ var clientRequestID = regexp.MustCompile(`^[A-Za-z0-9._:\-]{1,64}$`)
 // requestID gives each request an id (the client's if it sent a sane one),
 // returns it in X-Request-Id and puts the caller in the context. Until
 // authentication lands every caller is anonymous.
+// cors lets browser applications on other origins (SMART apps, form
+// renderers such as LHC-Forms) call the API: every answer allows the
+// caller's origin, and a preflight (OPTIONS with
+// Access-Control-Request-Method) is answered here with the methods and
+// headers FHIR uses. Access control, when it lands, is by token, not by
+// origin, so no origin is refused.
+func (s *Server) cors(c *gin.Context) {
+	origin := c.GetHeader("Origin")
+	if origin == "" {
+		c.Next()
+		return
+	}
+	h := c.Writer.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Expose-Headers", "Location, Content-Location, ETag, Last-Modified, "+RequestIDHeader)
+	if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
+		h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, If-Match, If-None-Match, If-None-Exist, "+
+			"If-Modified-Since, Prefer, "+RequestIDHeader)
+		h.Set("Access-Control-Max-Age", "600")
+		c.AbortWithStatus(http.StatusNoContent)
+		return
+	}
+	c.Next()
+}
+
 func (s *Server) requestID(c *gin.Context) {
 	id := c.GetHeader(RequestIDHeader)
 	if !clientRequestID.MatchString(id) {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/cpms-fhir/cpms/server"
@@ -132,5 +133,27 @@ func TestBaseURLOption(t *testing.T) {
 	r = ts.do(http.MethodGet, "/fhir/metadata", nil)
 	if got := str(r.JSON, "implementation", "url"); got != base {
 		t.Errorf("implementation.url %q, want %q", got, base)
+	}
+}
+
+// TestCORS checks that a browser application on another origin may call
+// the API: a preflight is answered, answers allow the origin and expose
+// the headers FHIR clients read.
+func TestCORS(t *testing.T) {
+	ts := newTestServer(t)
+	r := ts.do(http.MethodOptions, "/fhir/Patient", nil, "Origin", "http://app.example.org",
+		"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type, if-none-exist")
+	if r.Status != http.StatusNoContent || r.Header.Get("Access-Control-Allow-Origin") != "http://app.example.org" ||
+		!strings.Contains(r.Header.Get("Access-Control-Allow-Methods"), "POST") ||
+		!strings.Contains(r.Header.Get("Access-Control-Allow-Headers"), "If-None-Exist") {
+		t.Errorf("preflight: %d %v", r.Status, r.Header)
+	}
+	r = ts.do(http.MethodPost, "/fhir/Patient", `{"resourceType":"Patient"}`, "Origin", "http://app.example.org")
+	if r.Status != http.StatusCreated || r.Header.Get("Access-Control-Allow-Origin") != "http://app.example.org" ||
+		!strings.Contains(r.Header.Get("Access-Control-Expose-Headers"), "Location") {
+		t.Errorf("create from another origin: %d %v", r.Status, r.Header)
+	}
+	if r := ts.do(http.MethodGet, "/fhir/metadata", nil); r.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Error("CORS headers without an Origin")
 	}
 }

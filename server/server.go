@@ -75,7 +75,7 @@ func New(eng *engine.Engine, opts Options) *Server {
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = false
 	r.ContextWithFallback = true
-	r.Use(s.requestID, s.accessLog, s.recover)
+	r.Use(s.requestID, s.cors, s.accessLog, s.recover)
 	r.GET("/healthz", s.healthz)
 	r.HEAD("/healthz", s.healthz)
 	fhirAPI := s.fhirHandler()
