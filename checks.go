@@ -45,18 +45,30 @@ func newChecks(log *slog.Logger, terms *terminology.Service) (*checks, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The base definitions of the data types and of the resources the
-	// profiles constrain tell the validator which constraints and
-	// bindings the base validation already enforces.
+	// The base definitions of the resources the profiles constrain and of
+	// the types their elements have tell the validator which constraints
+	// and bindings the base validation already enforces.
 	want := map[string]bool{}
 	for _, b := range sds {
-		var head struct{ Type string }
-		json.Unmarshal(b, &head)
-		want[head.Type] = true
+		var sd struct {
+			Type     string
+			Snapshot struct {
+				Element []struct {
+					Type []struct{ Code string }
+				}
+			}
+		}
+		json.Unmarshal(b, &sd)
+		want[sd.Type] = true
+		for _, e := range sd.Snapshot.Element {
+			for _, t := range e.Type {
+				want[t.Code] = true
+			}
+		}
 	}
 	for _, u := range base.URLs() {
 		sd, _ := base.Get(u)
-		if sd.Kind == "resource" && !want[sd.Type] || sd.Derivation == "constraint" {
+		if !want[sd.Type] || sd.Derivation == "constraint" {
 			continue
 		}
 		b, err := json.Marshal(sd)

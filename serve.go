@@ -168,6 +168,9 @@ func runServer(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready ch
 		return err
 	}
 	terms.engineStarted()
+	// The start read every stored terminology resource and profile; their
+	// pages need not stay mapped.
+	store.ReleaseIdle()
 	// The seed is stored in the background; the store is closed only
 	// once that has stopped (defers run last first).
 	seedCtx, stopSeed := context.WithCancel(ctx)

@@ -29,9 +29,11 @@ type Options struct {
 // Store is the embedded SQLite store.
 type Store struct {
 	w, r *sql.DB
-	st   statements
-	lock *os.File
-	log  *slog.Logger
+	// readers is the size of the read pool.
+	readers int
+	st      statements
+	lock    *os.File
+	log     *slog.Logger
 
 	// mu is held by the goroutine running a batch of write transactions
 	// on the write connection; it guards seq and last.
@@ -104,6 +106,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	}
 	s.r.SetMaxOpenConns(readers)
 	s.r.SetMaxIdleConns(readers)
+	s.readers = readers
 	var lastMs int64
 	if err := s.w.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0), COALESCE(MAX(updated), 0) FROM version`).Scan(&s.seq, &lastMs); err != nil {
 		s.closeAll()
@@ -166,6 +169,15 @@ func lockDir(dir string) (*os.File, error) {
 		return nil, fmt.Errorf("sqlite: lock data directory: %w", err)
 	}
 	return f, nil
+}
+
+// ReleaseIdle closes the idle read connections, and with them the pages
+// of the database file they mapped into memory; the next reads open new
+// ones. A server calls it after a start-up scan (such as reading every
+// stored terminology resource) whose pages it will not read again soon.
+func (s *Store) ReleaseIdle() {
+	s.r.SetMaxIdleConns(0)
+	s.r.SetMaxIdleConns(s.readers)
 }
 
 // Close closes the databases (checkpointing the WAL) and releases the
