@@ -276,6 +276,11 @@ func (t *terms) observe(ctx context.Context, r *fhir.Resource) {
 		}
 	}
 	t.mu.Unlock()
+	if writing && !t.Knows(r.Type, rec.URL, rec.CSVer) && slices.Contains(terminology.ResourceTypes, r.Type) {
+		// Stored from an older binary's seed that this one no longer
+		// carries (an older release): read it like any other.
+		writing = false
+	}
 	if writing {
 		// A seed resource the server stored: the seed already loaded it.
 		t.Adopt(r.Type, r.ID, rec.URL, rec.CSVer)

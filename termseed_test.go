@@ -72,7 +72,6 @@ func TestSeedStored(t *testing.T) {
 	stop()
 
 	tm, eng, stop = start()
-	defer stop()
 	if len(tm.adopted) < 1000 {
 		t.Errorf("%d seed resources adopted at restart, want all", len(tm.adopted))
 	}
@@ -84,5 +83,32 @@ func TestSeedStored(t *testing.T) {
 	}
 	if v, _ := eng.Read(ctx, "CodeSystem", "hpo-2026-01-08"); v == nil || v.Version != 1 {
 		t.Error("a restart wrote the seed again")
+	}
+	stop()
+
+	// A binary whose seed no longer carries a stored seed resource (here:
+	// no seed at all) reads it from the store like any other.
+	store, err := sqlite.Open(ctx, dir, sqlite.Options{Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	bare := &terms{Service: terminology.New(), log: discardLogger(), writing: map[string]seedRecord{}, adopted: map[string]bool{},
+		started: make(chan struct{})}
+	eng, err = engine.New(store, engine.Options{Logger: discardLogger(), Observe: bare.observe, ObserveTypes: terminology.ResourceTypes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bare.readSeedState(ctx, eng); err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := eng.Start(sctx); err != nil {
+		t.Fatal(err)
+	}
+	bare.engineStarted()
+	if !bare.Knows("CodeSystem", terminology.HPOURL, "2026-01-08") {
+		t.Error("a stored seed CodeSystem this binary does not carry is not served")
 	}
 }

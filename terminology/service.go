@@ -284,6 +284,22 @@ func (s *Service) Adopt(t fhir.ResourceType, id fhir.ID, url, version string) {
 	s.mu.Unlock()
 }
 
+// Knows reports whether the service holds the code system, value set or
+// concept map url at exactly version.
+func (s *Service) Knows(t fhir.ResourceType, url, version string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	switch t {
+	case "CodeSystem":
+		return slices.ContainsFunc(s.systems[url], func(x *System) bool { return x.Version == version })
+	case "ValueSet":
+		return slices.ContainsFunc(s.valueSets[url], func(x *ValueSet) bool { return x.Version == version })
+	case "ConceptMap":
+		return slices.ContainsFunc(s.maps[url], func(x *conceptMap) bool { return x.res.Version == version })
+	}
+	return false
+}
+
 // StoredCanonical returns the url|version the stored resource key
 // ("Type/id") registered, if any.
 func (s *Service) StoredCanonical(key string) (string, bool) {
