@@ -7,8 +7,10 @@ package gendata
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -79,4 +81,25 @@ func generate(defs, out string, build func(defs string) ([]byte, error)) error {
 		return err
 	}
 	return os.WriteFile(out, z, 0o644)
+}
+
+// ReadGzipJSON decodes the gzipped JSON file at path into v.
+func ReadGzipJSON(path string, v any) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }

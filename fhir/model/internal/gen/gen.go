@@ -9,11 +9,9 @@ package gen
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
+	"github.com/cpms-fhir/cpms/internal/gendata"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -123,7 +121,7 @@ func Build(dir string) ([]byte, error) {
 	m := &Model{}
 	for _, name := range Files {
 		var b bundle
-		if err := readGzipJSON(filepath.Join(dir, name), &b); err != nil {
+		if err := gendata.ReadGzipJSON(filepath.Join(dir, name), &b); err != nil {
 			return nil, err
 		}
 		for _, e := range b.Entry {
@@ -158,26 +156,6 @@ func Build(dir string) ([]byte, error) {
 		return nil, err
 	}
 	return marshal(m)
-}
-
-func readGzipJSON(path string, v any) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }
 
 // convert turns one StructureDefinition into its type and the backbone types

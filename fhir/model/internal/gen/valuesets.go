@@ -2,6 +2,7 @@ package gen
 
 import (
 	"encoding/json"
+	"github.com/cpms-fhir/cpms/internal/gendata"
 	"strings"
 )
 
@@ -21,7 +22,7 @@ type compose struct {
 
 func readValueSets(path string) (valueSets, error) {
 	var b bundle
-	if err := readGzipJSON(path, &b); err != nil {
+	if err := gendata.ReadGzipJSON(path, &b); err != nil {
 		return nil, err
 	}
 	vs := valueSets{}

@@ -8,11 +8,9 @@ package gen
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
+	"github.com/cpms-fhir/cpms/internal/gendata"
 	"path/filepath"
 )
 
@@ -67,7 +65,7 @@ func Build(dir string) ([]byte, error) {
 			Resource searchParameter `json:"resource"`
 		} `json:"entry"`
 	}
-	if err := readGzipJSON(filepath.Join(dir, File), &b); err != nil {
+	if err := gendata.ReadGzipJSON(filepath.Join(dir, File), &b); err != nil {
 		return nil, err
 	}
 	types := map[string]string{}
@@ -120,26 +118,6 @@ func fixErrata(sp *searchParameter) {
 		sp.Component[0].Expression == "code" && sp.Component[1].Expression == "target" {
 		sp.Component[0].Expression, sp.Component[1].Expression = "target", "code"
 	}
-}
-
-func readGzipJSON(path string, v any) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }
 
 // marshal writes one parameter per line so that diffs of the table stay

@@ -13,11 +13,9 @@ package gen
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
+	"github.com/cpms-fhir/cpms/internal/gendata"
 	"path/filepath"
 	"strings"
 )
@@ -85,7 +83,7 @@ func Build(dir string) ([]byte, error) {
 				Resource json.RawMessage `json:"resource"`
 			} `json:"entry"`
 		}
-		if err := readGzipJSON(filepath.Join(dir, file), &b); err != nil {
+		if err := gendata.ReadGzipJSON(filepath.Join(dir, file), &b); err != nil {
 			return nil, err
 		}
 		for _, e := range b.Entry {
@@ -253,24 +251,4 @@ func str(v json.RawMessage) string {
 		return ""
 	}
 	return s
-}
-
-func readGzipJSON(path string, v any) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }
