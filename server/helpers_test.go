@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/cpms-fhir/cpms/fhir/engine"
-	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
 	"github.com/cpms-fhir/cpms/fhir/validate"
+	"github.com/cpms-fhir/cpms/internal/teststore"
 	"github.com/cpms-fhir/cpms/server"
 )
 
@@ -47,10 +46,7 @@ func newTestServer(t testing.TB, opts ...func(*server.Options)) *testServer {
 func newTestServerWith(t testing.TB, engOpts func(*engine.Options), opts ...func(*server.Options)) *testServer {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{Logger: quiet})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
+	store := teststore.Open(t, quiet)
 	v, err := sharedValidator()
 	if err != nil {
 		t.Fatalf("validator: %v", err)

@@ -1,0 +1,53 @@
+package mongo_test
+
+import (
+	"log/slog"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/cpms-fhir/cpms/fhir/engine"
+	"github.com/cpms-fhir/cpms/fhir/store/mongo"
+	"github.com/cpms-fhir/cpms/fhir/store/storetest"
+	"github.com/cpms-fhir/cpms/internal/ferret"
+)
+
+// server is the FerretDB every test of the package uses, one database per
+// store.
+var server *ferret.Server
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cpms-ferret-")
+	if err != nil {
+		panic(err)
+	}
+	server, err = ferret.StartIn(dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	server.Stop()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var databases atomic.Int64
+
+// open opens a store on a new, empty database.
+func open(t testing.TB) *mongo.Store {
+	t.Helper()
+	s, err := mongo.Open(t.Context(), server.URI(), mongo.Options{
+		Database: "t" + strconv.FormatInt(databases.Add(1), 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestContract runs the store contract suite on FerretDB.
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) engine.Store { return open(t) }, storetest.Options{
+		SkipAtomicVisibility: "no multi-document transactions: a transaction's versions become visible one by one while it is applied (never after its caller is answered)",
+	})
+}
