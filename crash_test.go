@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cpms-fhir/cpms/internal/ferret"
 )
 
 // TestTransactionSurvivesKill kills the server with SIGKILL while it
@@ -22,10 +24,26 @@ func TestTransactionSurvivesKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	testTransactionSurvivesKill(t)
+}
+
+// TestTransactionSurvivesKillMongo is TestTransactionSurvivesKill on the
+// MongoDB adapter (FerretDB).
+func TestTransactionSurvivesKillMongo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary and a FerretDB")
+	}
+	f := ferret.Start(t)
+	testTransactionSurvivesKill(t, "--mongodb-uri", f.URI()+"cpms")
+}
+
+// testTransactionSurvivesKill runs the kill test with the server's store
+// chosen by extra flags (the embedded store in a new directory by default).
+func testTransactionSurvivesKill(t *testing.T, extra ...string) {
 	bin := buildBinary(t)
 	data := t.TempDir()
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "serve", "--data", data, "--log-level", "debug")
+	cmd := exec.Command(bin, append([]string{"serve", "--data", data, "--log-level", "debug"}, extra...)...)
 	cmd.Env = append(os.Environ(), "CPMS_ADDR="+addr)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -93,7 +111,7 @@ func TestTransactionSurvivesKill(t *testing.T) {
 		t.Fatalf("the transaction was answered (%d) before the kill: it must be larger for this test to mean anything", status)
 	}
 
-	base, _, logs := startServer(t, bin, data)
+	base, _, logs := startServer(t, bin, data, extra...)
 	var res struct {
 		Total int `json:"total"`
 	}

@@ -321,7 +321,7 @@ func TestLoadExamples(t *testing.T) {
 		ready := make(chan string, 1)
 		errc := make(chan error, 1)
 		go func() {
-			errc <- runServer(ctx, &serveConfig{addr: "127.0.0.1:0", data: data, shutdownWait: time.Second, loadExamples: true}, log, ready)
+			errc <- runServer(ctx, &serveConfig{addr: "127.0.0.1:0", store: storeFlags{data: data}, shutdownWait: time.Second, loadExamples: true}, log, ready)
 		}()
 		select {
 		case addr := <-ready:

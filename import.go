@@ -16,7 +16,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/cpms-fhir/cpms/fhir/engine"
-	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
 	"github.com/cpms-fhir/cpms/importers/bulk"
 )
 
@@ -27,7 +26,8 @@ import (
 func importCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", env("CPMS_DATA", "./cpms-data"), "data directory of the embedded store (CPMS_DATA); the server must be stopped")
+	var where storeFlags
+	where.add(fs, "data directory of the embedded store; the server must be stopped")
 	base := fs.String("base-url", env("CPMS_BASE_URL", ""), "public base URL of the FHIR API, as the server runs with (CPMS_BASE_URL)")
 	url := fs.String("url", "", "FHIR base URL of a running server to load into (http://host:8080/fhir) instead of --data")
 	chunk := fs.Int("chunk", 500, "NDJSON lines loaded together")
@@ -65,7 +65,7 @@ files again stores no duplicates.
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	sink, closeSink, err := openSink(ctx, log, *url, *data, *base)
+	sink, closeSink, err := openSink(ctx, log, *url, &where, *base)
 	if err != nil {
 		fmt.Fprintln(stderr, "cpms import:", err)
 		return 1
@@ -118,13 +118,14 @@ files again stores no duplicates.
 }
 
 // openSink returns where an import writes: the running server at url,
-// or else the embedded store in the data directory (the server stopped).
-// The returned function closes what was opened.
-func openSink(ctx context.Context, log *slog.Logger, url, data, base string) (bulk.Sink, func(), error) {
+// or else the store itself: the embedded store in the data directory (the
+// server stopped) or MongoDB (servers may run). The returned function
+// closes what was opened.
+func openSink(ctx context.Context, log *slog.Logger, url string, where *storeFlags, base string) (bulk.Sink, func(), error) {
 	if url != "" {
 		return bulk.HTTPSink{Base: url, Client: &http.Client{Timeout: 30 * time.Minute}}, func() {}, nil
 	}
-	store, err := sqlite.Open(ctx, data, sqlite.Options{Logger: log})
+	store, err := where.open(ctx, log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -101,7 +101,7 @@ func startServeBase(t *testing.T) (base string, stop func()) {
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- runServer(ctx, &serveConfig{addr: "127.0.0.1:0", data: t.TempDir(), shutdownWait: time.Second}, discardLogger(), ready)
+		errc <- runServer(ctx, &serveConfig{addr: "127.0.0.1:0", store: storeFlags{data: t.TempDir()}, shutdownWait: time.Second}, discardLogger(), ready)
 	}()
 	select {
 	case addr := <-ready:

@@ -7,6 +7,7 @@
 //	cpms serve [flags]    run the server
 //	cpms reindex [flags]  recompute search values (the server stopped)
 //	cpms import PATH...   load Bundles and NDJSON files
+//	cpms migrate          copy the embedded store into MongoDB
 //	cpms bench search     measure a search mix on Synthea-like patients
 //	cpms bench ingest     measure bulk ingest of the Synthea bundles
 //	cpms bench terminology measure start-up, memory and the terminology operations
@@ -44,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return reindex(args[1:], stdout, stderr)
 	case "import":
 		return importCmd(args[1:], stdout, stderr)
+	case "migrate":
+		return migrate(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "cpms", version())
 		return 0
@@ -63,6 +66,7 @@ Usage:
   cpms serve [flags]    run the server (cpms serve -h for flags)
   cpms reindex [flags]  recompute the search values of stored resources (server stopped)
   cpms import PATH...   load FHIR Bundles and NDJSON files (cpms import -h for flags)
+  cpms migrate          copy the embedded store into MongoDB (cpms migrate -h for flags)
   cpms bench search     load Synthea-like patients and measure a search mix
   cpms bench ingest     load the Synthea bundles three ways and measure each
   cpms bench terminology start the server, measure start-up, memory, $expand, $lookup, $validate-code

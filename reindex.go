@@ -13,7 +13,6 @@ import (
 
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/engine"
-	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
 )
 
 // reindex runs "cpms reindex": recompute the search values of stored
@@ -21,7 +20,8 @@ import (
 func reindex(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("reindex", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", env("CPMS_DATA", "./cpms-data"), "data directory of the embedded store (CPMS_DATA)")
+	var where storeFlags
+	where.add(fs, "data directory of the embedded store")
 	base := fs.String("base-url", env("CPMS_BASE_URL", ""), "public base URL of the FHIR API, as the server runs with (CPMS_BASE_URL)")
 	typeList := fs.String("type", "", "resource types to reindex, comma-separated (default: all)")
 	if err := fs.Parse(args); err != nil {
@@ -46,7 +46,7 @@ func reindex(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	store, err := sqlite.Open(ctx, *data, sqlite.Options{Logger: log})
+	store, err := where.open(ctx, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "cpms reindex:", err)
 		return 1

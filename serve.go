@@ -21,7 +21,6 @@ import (
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/engine"
 	"github.com/cpms-fhir/cpms/fhir/search/parse"
-	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
 	"github.com/cpms-fhir/cpms/profiles"
 	"github.com/cpms-fhir/cpms/profiles/questionnaire"
 	"github.com/cpms-fhir/cpms/server"
@@ -32,7 +31,7 @@ import (
 // environment equivalents (flags win).
 type serveConfig struct {
 	addr         string
-	data         string
+	store        storeFlags
 	baseURL      string
 	maxBody      int64
 	logLevel     string
@@ -50,7 +49,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.addr, "addr", env("CPMS_ADDR", "127.0.0.1:8080"), "listen address (CPMS_ADDR)")
-	fs.StringVar(&cfg.data, "data", env("CPMS_DATA", "./cpms-data"), "data directory of the embedded store, created if absent (CPMS_DATA)")
+	cfg.store.add(fs, "data directory of the embedded store, created if absent")
 	fs.StringVar(&cfg.baseURL, "base-url", env("CPMS_BASE_URL", ""), "public base URL of the FHIR API, e.g. https://cpms.example.org/fhir; default: from each request's Host (CPMS_BASE_URL)")
 	fs.Int64Var(&cfg.maxBody, "max-body", envInt("CPMS_MAX_BODY", server.DefaultMaxBodyBytes), "request body limit in bytes (CPMS_MAX_BODY)")
 	fs.StringVar(&cfg.logLevel, "log-level", env("CPMS_LOG_LEVEL", "info"), "log level: debug, info, warn, error (CPMS_LOG_LEVEL)")
@@ -121,7 +120,7 @@ func serve(args []string, stderr io.Writer) int {
 // if not nil, receives the listening address once requests are served.
 func runServer(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready chan<- string) error {
 	start := time.Now()
-	store, err := sqlite.Open(ctx, cfg.data, sqlite.Options{Logger: log})
+	store, err := cfg.store.open(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -170,7 +169,7 @@ func runServer(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready ch
 	terms.engineStarted()
 	// The start read every stored terminology resource and profile; their
 	// pages need not stay mapped.
-	store.ReleaseIdle()
+	releaseIdle(store)
 	// The seed is stored in the background; the store is closed only
 	// once that has stopped (defers run last first).
 	seedCtx, stopSeed := context.WithCancel(ctx)
@@ -202,8 +201,8 @@ func runServer(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready ch
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !isLoopback(host) {
 		log.Warn("listening on a non-loopback address without access control", "addr", ln.Addr().String())
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.data, "base", cfg.baseURL, "version", version(),
-		"startup", time.Since(start).Round(time.Millisecond).String())
+	log.Info("serving", append(cfg.store.where(), "addr", ln.Addr().String(), "base", cfg.baseURL, "version", version(),
+		"startup", time.Since(start).Round(time.Millisecond).String())...)
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	if cfg.loadExamples {

@@ -218,14 +218,14 @@ func TestServeRefusesSharedDataDirectory(t *testing.T) {
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- runServer(ctx, &serveConfig{addr: "127.0.0.1:0", data: data, shutdownWait: time.Second}, discardLogger(), ready)
+		errc <- runServer(ctx, &serveConfig{addr: "127.0.0.1:0", store: storeFlags{data: data}, shutdownWait: time.Second}, discardLogger(), ready)
 	}()
 	select {
 	case <-ready:
 	case err := <-errc:
 		t.Fatal(err)
 	}
-	err := runServer(ctx, &serveConfig{addr: "127.0.0.1:0", data: data}, discardLogger(), nil)
+	err := runServer(ctx, &serveConfig{addr: "127.0.0.1:0", store: storeFlags{data: data}}, discardLogger(), nil)
 	if err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("second server on one directory: %v", err)
 	}

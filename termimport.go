@@ -54,7 +54,8 @@ const (
 func terminologyImport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("terminology import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", env("CPMS_DATA", "./cpms-data"), "data directory of the embedded store (CPMS_DATA); the server must be stopped")
+	var where storeFlags
+	where.add(fs, "data directory of the embedded store; the server must be stopped")
 	base := fs.String("base-url", env("CPMS_BASE_URL", ""), "public base URL of the FHIR API, as the server runs with (CPMS_BASE_URL)")
 	url := fs.String("url", "", "FHIR base URL of a running server to load into (http://host:8080/fhir) instead of --data")
 	fs.Usage = func() {
@@ -120,7 +121,7 @@ nothing.
 		return 1
 	}
 
-	sink, closeSink, err := openSink(ctx, log, *url, *data, *base)
+	sink, closeSink, err := openSink(ctx, log, *url, &where, *base)
 	if err != nil {
 		fmt.Fprintln(stderr, "cpms terminology import:", err)
 		return 1

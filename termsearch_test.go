@@ -56,13 +56,20 @@ func TestServeTerminologySearch(t *testing.T) {
 // to it) and decoding the JSON answer, and one stopping the server.
 func startServe(t *testing.T) (do func(method, path, body string) (int, map[string]any), stop func()) {
 	t.Helper()
+	do, _, stop = startServeOn(t, storeFlags{data: t.TempDir()})
+	return do, stop
+}
+
+// startServeOn is startServe on the store sf chooses; it also returns the
+// server's FHIR base URL (ending in a slash).
+func startServeOn(t *testing.T, sf storeFlags) (do func(method, path, body string) (int, map[string]any), base string, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- runServer(ctx, &serveConfig{addr: "127.0.0.1:0", data: t.TempDir(), shutdownWait: time.Second}, discardLogger(), ready)
+		errc <- runServer(ctx, &serveConfig{addr: "127.0.0.1:0", store: sf, shutdownWait: time.Second}, discardLogger(), ready)
 	}()
-	var base string
 	select {
 	case addr := <-ready:
 		base = "http://" + addr + "/fhir/"
@@ -88,7 +95,7 @@ func startServe(t *testing.T) (do func(method, path, body string) (int, map[stri
 		json.NewDecoder(resp.Body).Decode(&out)
 		return resp.StatusCode, out
 	}
-	return do, func() {
+	return do, base, func() {
 		cancel()
 		if err := <-errc; err != nil {
 			t.Error(err)

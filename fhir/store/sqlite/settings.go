@@ -49,3 +49,21 @@ func (t *tx) Reindex(ctx context.Context, r *fhir.Resource, idx *search.Index) e
 	live.Deleted = false
 	return t.index(ctx, rid, &live, idx, false)
 }
+
+// Settings returns every server setting, for a migration to another store.
+func (s *Store) Settings(ctx context.Context) (map[string]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT key, value FROM setting`)
+	if err != nil {
+		return nil, storeErr("read the settings", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, storeErr("read the settings", err)
+		}
+		out[k] = v
+	}
+	return out, storeErr("read the settings", rows.Err())
+}
