@@ -37,6 +37,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	requests := fs.Int("requests", 200, "requests per query and data set for the latency percentiles, sent one at a time to each data set in turn")
 	clients := fs.Int("clients", 8, "concurrent clients for the throughput run")
 	duration := fs.Duration("duration", 3*time.Second, "length of each throughput run")
+	mongoURI := fs.String("mongodb-uri", "", "run on MongoDB (a database per size) instead of the embedded store")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -57,7 +58,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	progress := slog.New(slog.NewTextHandler(stderr, nil))
 	err := bench.Search(ctx, bench.SearchOptions{Archive: *archive, Patients: patients, Dir: *dir,
-		Requests: *requests, Clients: *clients, Duration: *duration, Log: log, Progress: progress}, stdout)
+		Requests: *requests, Clients: *clients, Duration: *duration, MongoURI: *mongoURI, Log: log, Progress: progress}, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "cpms bench search:", err)
 		return 1
@@ -72,6 +73,8 @@ func benchIngest(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	archive := fs.String("synthea", "../shared/data/fhir/synthea-r4.tar.gz", "the Synthea sample archive")
 	clients := fs.Int("clients", 8, "concurrent HTTP clients, and concurrent writers to the store alone")
+	bundles := fs.Int("bundles", 0, "load only the first N bundles of the archive (0: all)")
+	mongoURI := fs.String("mongodb-uri", "", "run on MongoDB (a database per way, emptied first) instead of the embedded store")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -82,7 +85,8 @@ func benchIngest(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	progress := slog.New(slog.NewTextHandler(stderr, nil))
-	err := bench.Ingest(ctx, bench.IngestOptions{Archive: *archive, Clients: *clients, Log: log, Progress: progress}, stdout)
+	err := bench.Ingest(ctx, bench.IngestOptions{Archive: *archive, Clients: *clients, Bundles: *bundles,
+		MongoURI: *mongoURI, Log: log, Progress: progress}, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "cpms bench ingest:", err)
 		return 1

@@ -21,7 +21,6 @@ import (
 	"github.com/cpms-fhir/cpms/fhir/engine"
 	"github.com/cpms-fhir/cpms/fhir/search"
 	"github.com/cpms-fhir/cpms/fhir/search/extract"
-	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
 	"github.com/cpms-fhir/cpms/importers/bulk"
 	"github.com/cpms-fhir/cpms/internal/synthea"
 	"github.com/cpms-fhir/cpms/server"
@@ -34,6 +33,12 @@ type IngestOptions struct {
 	// Clients is the number of concurrent HTTP clients (and of writers
 	// to the store alone).
 	Clients int
+	// Bundles, when positive, limits the bundles read from the archive
+	// (for a slow store such as FerretDB).
+	Bundles int
+	// MongoURI, when set, runs the benchmark on MongoDB (one database per
+	// way, emptied first) instead of the embedded store.
+	MongoURI string
 	// Log receives the servers' and stores' logs; Progress the steps.
 	Log, Progress *slog.Logger
 }
@@ -56,6 +61,9 @@ func Ingest(ctx context.Context, opts IngestOptions, w io.Writer) error {
 	var bundles [][]byte
 	resources := 0
 	err := synthea.ReadArchive(opts.Archive, func(_ string, data []byte) error {
+		if opts.Bundles > 0 && len(bundles) >= opts.Bundles {
+			return nil
+		}
 		var b struct {
 			Entry []json.RawMessage `json:"entry"`
 		}
@@ -114,8 +122,8 @@ func Ingest(ctx context.Context, opts IngestOptions, w io.Writer) error {
 }
 
 // openEngine opens a fresh store in dir and an engine over it.
-func openEngine(ctx context.Context, opts IngestOptions, dir string) (*engine.Engine, *sqlite.Store, error) {
-	store, err := sqlite.Open(ctx, dir, sqlite.Options{Logger: opts.Log})
+func openEngine(ctx context.Context, opts IngestOptions, dir string) (*engine.Engine, engine.Store, error) {
+	store, err := openStore(ctx, opts.Log, opts.MongoURI, dir, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -246,7 +254,7 @@ func ingestImport(ctx context.Context, opts IngestOptions, dir string, bundles [
 // transaction from opts.Clients writers, with their search values
 // computed beforehand.
 func ingestStore(ctx context.Context, opts IngestOptions, dir string, bundles [][]byte) (ingestRun, error) {
-	store, err := sqlite.Open(ctx, dir, sqlite.Options{Logger: opts.Log})
+	store, err := openStore(ctx, opts.Log, opts.MongoURI, dir, false)
 	if err != nil {
 		return ingestRun{}, err
 	}

@@ -61,6 +61,12 @@ func StartIn(dir string, log *slog.Logger) (*Server, error) {
 	if err := l.Close(); err != nil {
 		return nil, err
 	}
+	return StartAt(addr, dir, log)
+}
+
+// StartAt starts a server listening on addr with its data in dir. The
+// caller stops it.
+func StartAt(addr, dir string, log *slog.Logger) (*Server, error) {
 	s := &Server{dir: dir, addr: addr, log: log}
 	return s, s.run()
 }

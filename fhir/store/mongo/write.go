@@ -368,7 +368,15 @@ func (s *Store) commit(ctx context.Context, t *tx) error {
 	// Committed: apply it, whatever the caller's context says now.
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
 	defer cancel()
-	if err := s.apply(actx, rec, t.puts); err != nil {
+	err = s.apply(actx, rec, t.puts)
+	for attempt := 1; err != nil && attempt < 3 && !unreachable(err); attempt++ {
+		// Applying is idempotent: a passing refusal (a FerretDB backend
+		// busy with another writer) is tried again at once.
+		if err = sleep(actx, backoff(attempt+4)); err == nil {
+			err = s.apply(actx, rec, t.puts)
+		}
+	}
+	if err != nil {
 		// Committed but not applied (the database went away): the record
 		// stays, and so do the locks, so that no writer reads around it;
 		// it is applied in the background once the database is back (or
@@ -450,9 +458,13 @@ func (s *Store) versionsOf(ctx context.Context, refs []string) (map[string]int64
 
 // apply applies a committed transaction whose puts are puts (read from its
 // chunks when nil), then deletes its record and chunks. Applying is
-// idempotent, and never replaces a newer version.
+// idempotent. A transaction applied by its own commit holds its locks and
+// has checked the versions it replaces, so current documents are replaced
+// by _id; one applied from its record (recovery) replaces only an older
+// version, since newer ones may have been written since.
 func (s *Store) apply(ctx context.Context, rec *txRecord, puts []*putOp) error {
-	if puts == nil {
+	fromRecord := puts == nil
+	if fromRecord {
 		puts = rec.Puts
 		if rec.Chunks > 0 {
 			cur, err := s.chunks.Find(ctx, bson.D{{Key: "tx", Value: rec.ID}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
@@ -500,17 +512,19 @@ func (s *Store) apply(ctx context.Context, rec *txRecord, puts []*putOp) error {
 			return err
 		}
 	}
-	// Current versions: replaced by a newer one only. Upserting when the
-	// filter finds an equal or newer version inserts a duplicate _id,
-	// refused, which is fine.
+	// Current versions. From a record, replaced by a newer one only:
+	// upserting when the filter finds an equal or newer version inserts a
+	// duplicate _id, refused, which is fine.
 	var rm []mongo.WriteModel
 	for _, p := range puts {
 		if last[p.Res.Ref] != p {
 			continue
 		}
-		rm = append(rm, mongo.NewReplaceOneModel().
-			SetFilter(bson.D{{Key: "_id", Value: p.Res.Ref}, {Key: "v", Value: bson.D{{Key: "$lt", Value: p.Res.Version}}}}).
-			SetReplacement(p.Res).SetUpsert(true))
+		filter := bson.D{{Key: "_id", Value: p.Res.Ref}}
+		if fromRecord {
+			filter = append(filter, bson.E{Key: "v", Value: bson.D{{Key: "$lt", Value: p.Res.Version}}})
+		}
+		rm = append(rm, mongo.NewReplaceOneModel().SetFilter(filter).SetReplacement(p.Res).SetUpsert(true))
 	}
 	for part := range slices.Chunk(rm, 500) {
 		if _, err := s.res.BulkWrite(ctx, part, unordered); err != nil && !onlyDuplicates(err) {
