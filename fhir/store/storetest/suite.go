@@ -22,9 +22,9 @@ type Options struct {
 	// all of a transaction or none of it is skipped with it as the reason.
 	SkipAtomicVisibility string
 	// Skip maps other subtests, named by their path below Run's test
-	// ("History/Since"), to the reason to skip them. A name that matches
-	// no subtest fails the suite, so that a renamed subtest is not skipped
-	// silently.
+	// ("History/Since"), or whole groups ("Search"), to the reason to skip
+	// them. A name that matches no subtest or group fails the suite, so
+	// that a renamed subtest is not skipped silently.
 	Skip map[string]string
 	// Groups, when not empty, names the only groups to run ("Search"):
 	// for an adapter that runs one concern again under other settings.
@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store, opts ...Options) {
 	}
 	var known []string
 	for _, g := range groups() {
+		known = append(known, g.name)
 		for _, tc := range g.tests {
 			known = append(known, g.name+"/"+tc.name)
 		}
@@ -103,6 +104,9 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store, opts ...Options) {
 			continue
 		}
 		t.Run(g.name, func(t *testing.T) {
+			if reason := o.Skip[g.name]; reason != "" {
+				t.Skip(reason)
+			}
 			for _, tc := range g.tests {
 				t.Run(tc.name, func(t *testing.T) {
 					if reason := o.skipReason(g.name+"/"+tc.name, tc.needs); reason != "" {
