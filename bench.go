@@ -75,10 +75,16 @@ func benchIngest(args []string, stdout, stderr io.Writer) int {
 	clients := fs.Int("clients", 8, "concurrent HTTP clients, and concurrent writers to the store alone")
 	bundles := fs.Int("bundles", 0, "load only the first N bundles of the archive (0: all)")
 	mongoURI := fs.String("mongodb-uri", "", "run on MongoDB (a database per way, emptied first) instead of the embedded store")
+	ways := fs.String("ways", "abc", "the ways to run: a (HTTP transactions), b (cpms import), c (store only)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of each way to `PREFIX`-a.pprof, ...")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	if strings.Trim(*ways, "abc") != "" || *ways == "" {
+		fmt.Fprintf(stderr, "cpms bench ingest: --ways %q: give some of a, b and c\n", *ways)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -86,7 +92,7 @@ func benchIngest(args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	progress := slog.New(slog.NewTextHandler(stderr, nil))
 	err := bench.Ingest(ctx, bench.IngestOptions{Archive: *archive, Clients: *clients, Bundles: *bundles,
-		MongoURI: *mongoURI, Log: log, Progress: progress}, stdout)
+		MongoURI: *mongoURI, Ways: *ways, CPUProfile: *cpuProfile, Log: log, Progress: progress}, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "cpms bench ingest:", err)
 		return 1

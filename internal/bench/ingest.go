@@ -11,7 +11,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
+	"runtime/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -39,13 +40,19 @@ type IngestOptions struct {
 	// MongoURI, when set, runs the benchmark on MongoDB (one database per
 	// way, emptied first) instead of the embedded store.
 	MongoURI string
+	// Ways, when not empty, names the ways to run ("ac": (a) and (c));
+	// the ratios are printed when (c) ran.
+	Ways string
+	// CPUProfile, when set, is the path prefix of a CPU profile per way
+	// (PREFIX-a.pprof, ...).
+	CPUProfile string
 	// Log receives the servers' and stores' logs; Progress the steps.
 	Log, Progress *slog.Logger
 }
 
 // ingestRun is the result of one way of ingesting.
 type ingestRun struct {
-	name      string
+	way, name string
 	resources int
 	elapsed   time.Duration
 }
@@ -84,26 +91,34 @@ func Ingest(ctx context.Context, opts IngestOptions, w io.Writer) error {
 	defer os.RemoveAll(tmp)
 	var runs []ingestRun
 	for _, step := range []struct {
-		name string
-		run  func(ctx context.Context, dir string) (ingestRun, error)
+		way, name string
+		run       func(ctx context.Context, dir string) (ingestRun, error)
 	}{
-		{"(a) transactions over HTTP", func(ctx context.Context, dir string) (ingestRun, error) {
+		{"a", "(a) transactions over HTTP", func(ctx context.Context, dir string) (ingestRun, error) {
 			return ingestHTTP(ctx, opts, dir, bundles)
 		}},
-		{"(b) cpms import", func(ctx context.Context, dir string) (ingestRun, error) {
+		{"b", "(b) cpms import", func(ctx context.Context, dir string) (ingestRun, error) {
 			return ingestImport(ctx, opts, dir, bundles)
 		}},
-		{"(c) store only", func(ctx context.Context, dir string) (ingestRun, error) {
+		{"c", "(c) store only", func(ctx context.Context, dir string) (ingestRun, error) {
 			return ingestStore(ctx, opts, dir, bundles)
 		}},
 	} {
-		dir := filepath.Join(tmp, strconv.Itoa(len(runs)))
+		if opts.Ways != "" && !strings.Contains(opts.Ways, step.way) {
+			continue
+		}
+		dir := filepath.Join(tmp, step.way)
 		opts.Progress.Info("ingesting", "way", step.name)
+		stopProfile, err := startCPUProfile(opts.CPUProfile, step.way)
+		if err != nil {
+			return err
+		}
 		r, err := step.run(ctx, dir)
+		stopProfile()
 		if err != nil {
 			return fmt.Errorf("%s: %w", step.name, err)
 		}
-		r.name = step.name
+		r.name, r.way = step.name, step.way
 		opts.Progress.Info("ingested", "way", step.name, "resources", r.resources, "seconds", r.elapsed.Seconds())
 		runs = append(runs, r)
 		os.RemoveAll(dir)
@@ -116,9 +131,44 @@ func Ingest(ctx context.Context, opts IngestOptions, w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	limit := runs[2].perSec()
-	_, err = fmt.Fprintf(w, "a/c = %.2f   b/c = %.2f\n", runs[0].perSec()/limit, runs[1].perSec()/limit)
+	var limit float64
+	for _, r := range runs {
+		if r.way == "c" {
+			limit = r.perSec()
+		}
+	}
+	if limit == 0 {
+		return nil
+	}
+	for _, r := range runs {
+		if r.way != "c" {
+			if _, err := fmt.Fprintf(w, "%s/c = %.2f   ", r.way, r.perSec()/limit); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = fmt.Fprintln(w)
 	return err
+}
+
+// startCPUProfile starts a CPU profile of one way into prefix-way.pprof
+// when prefix is set, and returns what stops it.
+func startCPUProfile(prefix, way string) (stop func(), err error) {
+	if prefix == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(prefix + "-" + way + ".pprof")
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // openEngine opens a fresh store in dir and an engine over it.

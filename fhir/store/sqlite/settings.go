@@ -21,6 +21,7 @@ func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 
 // PutSetting sets a server setting in the transaction; "" removes it.
 func (t *tx) PutSetting(ctx context.Context, key, value string) error {
+	t.wrote = true
 	var err error
 	if value == "" {
 		_, err = t.stmt(ctx, t.s.st.deleteSetting).ExecContext(ctx, key)

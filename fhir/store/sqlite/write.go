@@ -18,10 +18,10 @@ import (
 
 // Write runs fn in a write transaction. Writes are committed in groups:
 // whoever holds the write connection runs every transaction queued
-// meanwhile, each in a savepoint of one SQLite transaction, and commits
-// them with one sync of the log. A transaction whose fn fails is rolled
-// back to its savepoint alone; the others are committed. Write returns
-// once its own transaction is durable (or failed).
+// meanwhile in one SQLite transaction, and commits them with one sync of
+// the log. A transaction whose fn fails is undone alone (see runBatch);
+// the others are committed. Write returns once its own transaction is
+// durable (or failed).
 func (s *Store) Write(ctx context.Context, fn func(tx engine.Tx) error) error {
 	req := &writeReq{ctx: ctx, fn: fn}
 	s.qmu.Lock()
@@ -55,9 +55,36 @@ type writeReq struct {
 
 // runBatch runs the queued transactions in one SQLite transaction and
 // commits it. s.mu is held.
+//
+// The transactions run first one after the other with nothing between
+// them: savepoints are not free, since every page a statement changes
+// under one is copied to a sub-journal (and a multi-row statement under
+// one walks that sub-journal when it ends), which cost a third of the
+// writer's time on bulk loads. A transaction that fails before it wrote
+// anything needs no undoing. Only when one fails after it wrote is the
+// SQLite transaction rolled back and the batch run again, each
+// transaction in its own savepoint (the store's contract lets a
+// transaction's function run again).
 func (s *Store) runBatch(batch []*writeReq) {
+	if s.runGroup(batch, false) {
+		return
+	}
+	s.runGroup(batch, true)
+}
+
+// runGroup runs the transactions of batch not done yet, in savepoints or
+// not, and commits them. Without savepoints it returns false, having
+// rolled everything back, when a transaction failed after it wrote and
+// another succeeded before it: the batch must run again with savepoints.
+func (s *Store) runGroup(batch []*writeReq, savepoints bool) bool {
+	var pending []*writeReq
+	for _, r := range batch {
+		if !r.done {
+			pending = append(pending, r)
+		}
+	}
 	finish := func(err error) {
-		for _, r := range batch {
+		for _, r := range pending {
 			if !r.done {
 				r.done, r.err = true, err
 			}
@@ -69,67 +96,88 @@ func (s *Store) runBatch(batch []*writeReq) {
 	sqlTx, err := s.w.BeginTx(bg, nil)
 	if err != nil {
 		finish(storeErr("begin a transaction", err))
-		return
+		return true
 	}
 	seq, last := s.seq, s.last
 	var ok []*writeReq // the transactions to be committed
+	var failed []*writeReq
 	b := &batchState{tx: sqlTx}
 	// A lone transaction needs no savepoint: if it fails, the SQLite
-	// transaction is rolled back whole. Savepoints are not free: every
-	// page a statement changes under one is copied to a sub-journal.
-	alone := len(batch) == 1
-	for _, r := range batch {
+	// transaction is rolled back whole.
+	savepoints = savepoints && len(pending) > 1
+	for i, r := range pending {
 		if err := r.ctx.Err(); err != nil {
 			r.done, r.err = true, err
 			continue
 		}
-		if !alone {
+		if savepoints {
 			if _, err := sqlTx.ExecContext(bg, `SAVEPOINT w`); err != nil {
 				sqlTx.Rollback()
 				finish(storeErr("begin a transaction", err))
-				return
+				return true
 			}
 		}
-		t := &tx{s: s, b: b, tx: sqlTx, seq: seq, last: last, savepoint: !alone}
+		t := &tx{s: s, b: b, tx: sqlTx, seq: seq, last: last, savepoint: savepoints}
 		r.err, r.panicked = runFn(r.ctx, t, r.fn)
-		switch {
-		case r.err == nil && r.panicked == nil:
-			if !alone {
-				_, err = sqlTx.ExecContext(bg, `RELEASE w`)
+		if r.err == nil && r.panicked == nil {
+			if savepoints {
+				if _, err := sqlTx.ExecContext(bg, `RELEASE w`); err != nil {
+					sqlTx.Rollback()
+					finish(storeErr("write", err))
+					return true
+				}
 			}
 			seq, last = t.seq, t.last
 			b.keep(t)
 			ok = append(ok, r)
-		case alone:
-			r.done = true
-			sqlTx.Rollback()
-			return
-		default:
+			continue
+		}
+		switch {
+		case savepoints:
 			r.done = true
 			_, err = sqlTx.ExecContext(bg, `ROLLBACK TO w`)
 			if err == nil {
 				_, err = sqlTx.ExecContext(bg, `RELEASE w`)
 			}
-		}
-		if err != nil {
-			// SQLite rolls a whole transaction back on some failures
-			// (a full disk, an I/O error): nothing of the batch is kept.
+			if err != nil {
+				// SQLite rolls a whole transaction back on some failures
+				// (a full disk, an I/O error): nothing of the batch is kept.
+				sqlTx.Rollback()
+				finish(storeErr("write", err))
+				return true
+			}
+		case !t.wrote:
+			// Nothing to undo. Its outcome stands once the batch is
+			// committed: run again, it would meet another state.
+			failed = append(failed, r)
+		case len(ok) == 0:
+			// Nothing before it to keep: roll back, and run the rest
+			// afresh.
 			sqlTx.Rollback()
-			finish(storeErr("write", err))
-			return
+			r.done = true
+			for _, f := range failed {
+				f.done = true
+			}
+			if i+1 < len(pending) {
+				return s.runGroup(pending[i+1:], false)
+			}
+			return true
+		default:
+			sqlTx.Rollback()
+			return false
 		}
 	}
 	if err := b.flushCounts(bg, s); err != nil {
 		sqlTx.Rollback()
 		finish(err)
-		return
+		return true
 	}
 	// Searches plan with the batch's date statistics from before they
 	// can see its rows.
 	s.dates.publish(b.dates)
 	if err := sqlTx.Commit(); err != nil {
 		finish(storeErr("commit", err))
-		return
+		return true
 	}
 	for k, st := range b.dates {
 		s.datesCommitted[k] = s.datesCommitted[k].merge(st)
@@ -138,7 +186,11 @@ func (s *Store) runBatch(batch []*writeReq) {
 	for _, r := range ok {
 		r.done = true
 	}
+	for _, r := range failed {
+		r.done = true
+	}
 	finish(nil)
+	return true
 }
 
 // runFn runs one transaction's function, turning a panic into a value to
@@ -178,6 +230,9 @@ type tx struct {
 	// savepoint says t runs in a savepoint of a group commit (see
 	// multiRowPuts).
 	savepoint bool
+	// wrote says t changed the database: if it fails, only a rollback
+	// undoes it (see runBatch).
+	wrote bool
 }
 
 // multiRowPuts bounds the resources a group commit writes with index
@@ -278,6 +333,9 @@ func (b *batchState) flushCounts(ctx context.Context, s *Store) error {
 // search inside t sees them. The batch's stay pending until t succeeds:
 // if it fails, its savepoint's rollback undoes the writing.
 func (t *tx) flushCounts(ctx context.Context) error {
+	if len(t.b.counts.types)+len(t.b.counts.params)+len(t.counts.types)+len(t.counts.params) > 0 {
+		t.wrote = true
+	}
 	if !t.flushed {
 		pending := counts{types: maps.Clone(t.b.counts.types), params: maps.Clone(t.b.counts.params)}
 		if err := pending.write(ctx, t.s, t.b); err != nil {
@@ -346,6 +404,8 @@ func (t *tx) Put(ctx context.Context, r *fhir.Resource, idx *search.Index) error
 		return fhir.Internal("the store failed to write", errors.New("lastUpdated before the last stored time"))
 	}
 	t.b.puts++
+	wrote := t.wrote
+	t.wrote = true
 	seq := t.seq + 1
 	var rid int64
 	wasLive := false
@@ -354,6 +414,7 @@ func (t *tx) Put(ctx context.Context, r *fhir.Resource, idx *search.Index) error
 			string(r.Type), string(r.ID), seq, r.Deleted, r.LastUpdated.UnixMilli(), refKey(r.Type, r.ID))
 		var se *sqlite.Error
 		if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+			t.wrote = wrote // the statement failed whole: nothing written
 			return fhir.Errorf(fhir.KindConflict, "version 1 of %s cannot be written: the resource exists", r.Ref())
 		}
 		if err == nil {
@@ -367,6 +428,7 @@ func (t *tx) Put(ctx context.Context, r *fhir.Resource, idx *search.Index) error
 		var deleted bool
 		err := t.stmt(ctx, t.s.st.current).QueryRowContext(ctx, string(r.Type), string(r.ID)).Scan(&rid, &version, &deleted)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && version != r.Version-1) {
+			t.wrote = wrote // a read only so far
 			return fhir.Errorf(fhir.KindConflict, "version %d of %s does not follow the current version", r.Version, r.Ref())
 		}
 		if err != nil {
@@ -403,6 +465,7 @@ func (t *tx) Put(ctx context.Context, r *fhir.Resource, idx *search.Index) error
 // version's rows go (a new or deleted resource has none: fresh), and those
 // of idx come, unless r is a deletion.
 func (t *tx) index(ctx context.Context, rid int64, r *fhir.Resource, idx *search.Index, fresh bool) error {
+	t.wrote = true
 	if !fresh {
 		for _, table := range valueTables {
 			if err := t.unindex(ctx, table, rid); err != nil {
