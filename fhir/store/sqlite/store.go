@@ -75,8 +75,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	// Page caches: the writer's is large, since index inserts land all
 	// over their b-trees (keys are hashes); readers share the file through
 	// the operating system's cache, mapped into memory. The writer keeps
-	// its statement sub-journals (one per savepoint of a group commit) in
-	// memory rather than in temporary files.
+	// its statement sub-journals (of multi-row statements, and of the
+	// savepoints of a group commit run again) in memory rather than in
+	// temporary files.
 	common := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)"
 	if s.w, err = sql.Open("sqlite", common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_pragma=temp_store(2)&_txlock=immediate"); err != nil {
 		s.closeAll()
