@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/cpms-fhir/cpms/fhir"
@@ -185,6 +186,50 @@ func TestGroupCommitCancelled(t *testing.T) {
 	}
 	if _, err := s.Read(t.Context(), "Patient", "b"); !fhir.IsKind(err, fhir.KindNotFound) {
 		t.Fatalf("Patient/b: %v", err)
+	}
+	checkCounts(t, s)
+}
+
+// TestGroupCommitConcurrent writes from eight goroutines at once, so that
+// group commits form as they do under load, with transactions that fail
+// before and after writing: every resource ends at the version its
+// successful writes make, and the counts are exact.
+func TestGroupCommitConcurrent(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	ctx := t.Context()
+	const writers, perWriter = 8, 150
+	var mu sync.Mutex
+	succeeded := map[string]int64{}
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 11))
+			for range perWriter {
+				o := op(rng.IntN(4))
+				id := fmt.Sprint("c", rng.IntN(10))
+				br := &batchReq{op: o, id: id}
+				req := makeBatch(t, []*batchReq{br})[0]
+				err := s.Write(ctx, req.fn)
+				fails := o == opFailClean || o == opFailDirty
+				if (err != nil) != fails {
+					t.Errorf("op %d on %s: %v", o, id, err)
+					return
+				}
+				if !fails {
+					mu.Lock()
+					succeeded[id]++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for id, n := range succeeded {
+		r, err := s.Read(ctx, "Patient", fhir.ID(id))
+		if err != nil || r.Version != n {
+			t.Errorf("Patient/%s: %v, version %v, want %d", id, err, r, n)
+		}
 	}
 	checkCounts(t, s)
 }
