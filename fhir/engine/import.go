@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"slices"
 
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/search"
@@ -27,43 +29,105 @@ type ImportOptions struct {
 // one transaction. It returns one error per item (nil when stored): an
 // item that fails does not stop the others. A failure of the transaction
 // itself is returned as the second result.
+//
+// An item whose content equals the current version, as the store holds
+// it before the transaction, is not validated or indexed again: that
+// version was, when it was written, and an import run twice costs a read
+// and a comparison per resource the second time. The transaction checks
+// that the version is still current; if another write came in between,
+// the item is prepared in full and the transaction runs again.
 func (e *Engine) Import(ctx context.Context, items []ImportItem, opts ImportOptions) ([]error, error) {
 	errs := make([]error, len(items))
 	type ready struct {
 		i   int
 		p   *fhir.Prepared
 		idx *search.Index
+		// same is the current version the item's content equals (its
+		// p and idx unset), 0 when the item is prepared in full.
+		same int64
 	}
 	var ok []ready
 	for i, it := range items {
+		if v := e.storedAlready(ctx, it); v > 0 {
+			ok = append(ok, ready{i: i, same: v})
+			continue
+		}
 		p, idx, err := e.prepareImport(ctx, it, opts)
 		if err != nil {
 			errs[i] = err
 			continue
 		}
-		ok = append(ok, ready{i, p, idx})
+		ok = append(ok, ready{i: i, p: p, idx: idx})
 	}
-	if len(ok) == 0 {
-		return errs, nil
-	}
-	results := make([]*Result, len(ok))
-	err := e.retry(ctx, func(tx Tx) error {
-		for k, r := range ok {
-			it := items[r.i]
-			res, err := e.update(ctx, tx, it.Type, it.ID, r.p, r.idx, 0)
-			if err != nil {
-				return err
+	for {
+		if len(ok) == 0 {
+			return errs, nil
+		}
+		results := make([]*Result, len(ok))
+		moved := -1 // the item found changed since it was compared
+		err := e.retry(ctx, func(tx Tx) error {
+			for k, r := range ok {
+				it := items[r.i]
+				if r.same > 0 {
+					cur, err := tx.Read(ctx, it.Type, it.ID)
+					if err != nil && !fhir.IsKind(err, fhir.KindNotFound) {
+						return err
+					}
+					if err != nil || cur.Version != r.same || cur.Deleted {
+						moved = k
+						return errMoved
+					}
+					results[k] = &Result{Resource: cur, Unchanged: true}
+					continue
+				}
+				res, err := e.update(ctx, tx, it.Type, it.ID, r.p, r.idx, 0)
+				if err != nil {
+					return err
+				}
+				results[k] = res
 			}
-			results[k] = res
+			return nil
+		})
+		if errors.Is(err, errMoved) {
+			r := &ok[moved]
+			p, idx, perr := e.prepareImport(ctx, items[r.i], opts)
+			if perr != nil {
+				errs[r.i] = perr
+				ok = slices.Delete(ok, moved, moved+1)
+			} else {
+				r.p, r.idx, r.same = p, idx, 0
+			}
+			continue
 		}
-		return nil
-	})
-	if err == nil {
-		for _, res := range results {
-			e.afterWrite(ctx, res)
+		if err == nil {
+			for _, res := range results {
+				e.afterWrite(ctx, res)
+			}
 		}
+		return errs, err
 	}
-	return errs, err
+}
+
+// errMoved ends an import's transaction that found a resource changed
+// since the import compared it with the item.
+var errMoved = errors.New("a resource changed since it was compared")
+
+// storedAlready returns the current version of the item's resource when
+// the item's content equals it, and 0 otherwise (or when anything about
+// the item would fail: the full preparation reports it).
+func (e *Engine) storedAlready(ctx context.Context, it ImportItem) int64 {
+	if CheckType(it.Type) != nil || CheckID(it.ID) != nil || e.allow(ctx, InteractionUpdate, it.Type, it.ID, nil) != nil {
+		return 0
+	}
+	cur, err := e.store.Read(ctx, it.Type, it.ID)
+	if err != nil || cur.Deleted {
+		return 0
+	}
+	p, err := fhir.Prepare(it.Body)
+	if err != nil || len(p.Issues) > 0 || p.Type != it.Type || checkBodyID(p, it.ID) != nil || !p.SameContent(cur) {
+		return 0
+	}
+	return cur.Version
 }
 
 func (e *Engine) prepareImport(ctx context.Context, it ImportItem, opts ImportOptions) (*fhir.Prepared, *search.Index, error) {

@@ -331,7 +331,8 @@ func (b *batchState) flushCounts(ctx context.Context, s *Store) error {
 
 // flushCounts writes the counts of the batch so far and of t, so that a
 // search inside t sees them. The batch's stay pending until t succeeds:
-// if it fails, its savepoint's rollback undoes the writing.
+// if it fails, the rollback of its savepoint or of the batch (see
+// runBatch) undoes the writing.
 func (t *tx) flushCounts(ctx context.Context) error {
 	if len(t.b.counts.types)+len(t.b.counts.params)+len(t.counts.types)+len(t.counts.params) > 0 {
 		t.wrote = true
