@@ -3,13 +3,11 @@ package engine_test
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"slices"
 	"testing"
 
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/engine"
-	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
 )
 
 // familyChecker refuses Patients whose family name is "Refused" and warns
@@ -33,17 +31,8 @@ func (c *familyChecker) Check(_ context.Context, t fhir.ResourceType, body []byt
 // with 422 and its issues, that its warnings do not, and that $validate
 // passes it the profiles asked for.
 func TestCheckers(t *testing.T) {
-	log := slog.New(slog.DiscardHandler)
-	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
 	c := &familyChecker{}
-	e, err := engine.New(store, engine.Options{Logger: log, Checkers: []engine.Checker{c}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := openEngine(t, engine.Options{Checkers: []engine.Checker{c}})
 	ctx := context.Background()
 	refused := []byte(`{"resourceType":"Patient","name":[{"family":"Refused"}]}`)
 	failed := func(what string, err error) {
@@ -53,7 +42,7 @@ func TestCheckers(t *testing.T) {
 			t.Errorf("%s: %v, want 422 with the checker's issue", what, err)
 		}
 	}
-	_, err = e.Create(ctx, "Patient", refused, "")
+	_, err := e.Create(ctx, "Patient", refused, "")
 	failed("create", err)
 	_, err = e.Update(ctx, "Patient", "p2", refused, 0)
 	failed("update", err)

@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/engine"
-	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
 )
 
 // countingChecker counts the resources prepared in full (validated), and
@@ -33,18 +31,8 @@ func (c *countingChecker) Check(_ context.Context, t fhir.ResourceType, body []b
 
 func newCheckedEngine(t *testing.T) (*engine.Engine, *countingChecker) {
 	t.Helper()
-	log := slog.New(slog.DiscardHandler)
-	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
 	c := &countingChecker{}
-	e, err := engine.New(store, engine.Options{Logger: log, Checkers: []engine.Checker{c}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e, c
+	return openEngine(t, engine.Options{Checkers: []engine.Checker{c}}), c
 }
 
 func patientItem(id, family string) engine.ImportItem {

@@ -43,13 +43,20 @@ func (p *recordingPolicy) reset() (seen []engine.Access) {
 
 func newEngine(t testing.TB, p engine.Policy) *engine.Engine {
 	t.Helper()
-	log := slog.New(slog.DiscardHandler)
-	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{Logger: log})
+	return openEngine(t, engine.Options{Policy: p})
+}
+
+// openEngine opens an engine with opts over a new embedded store, closed
+// at the end of the test; logs are discarded.
+func openEngine(t testing.TB, opts engine.Options) *engine.Engine {
+	t.Helper()
+	opts.Logger = slog.New(slog.DiscardHandler)
+	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{Logger: opts.Logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	e, err := engine.New(store, engine.Options{Policy: p, Logger: log})
+	e, err := engine.New(store, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
