@@ -201,8 +201,7 @@ func (c *searcher) composite(t fhir.ResourceType, cl *search.Clause) (*matcher, 
 	type entry struct {
 		aliases []string
 		preds   []func(q *sq)
-		lead    string // the token column of the first component that an index serves, or ""
-		leadKey int64
+		lead    *tokenMatch // how the first component is matched, when an index serves it
 	}
 	var entries []entry
 	for _, v := range cl.Values {
@@ -219,8 +218,8 @@ func (c *searcher) composite(t fhir.ResourceType, cl *search.Clause) (*matcher, 
 			e.aliases, e.preds = append(e.aliases, a), append(e.preds, p)
 		}
 		if first := v.Components[0]; first.System != nil || first.Code != "" {
-			if col, key := tokenColumn(t, compParam(cl.Param, 0), first); col == "v" || col == "sv" {
-				e.lead, e.leadKey = col, key
+			if tm := tokenTerm(t, compParam(cl.Param, 0), first); tm.col == "v" || tm.col == "sv" {
+				e.lead = &tm
 			}
 		}
 		entries = append(entries, e)
@@ -254,7 +253,7 @@ func (c *searcher) composite(t fhir.ResourceType, cl *search.Clause) (*matcher, 
 		q.or(alts)
 	}
 	for _, e := range entries {
-		if e.lead == "" {
+		if e.lead == nil {
 			return m, nil
 		}
 	}
@@ -263,7 +262,8 @@ func (c *searcher) composite(t fhir.ResourceType, cl *search.Clause) (*matcher, 
 			a0 := e.aliases[0]
 			q.w("SELECT " + a0 + ".rid AS rid FROM comp " + a0)
 			joins(q, e)
-			q.w(" WHERE "+a0+"."+e.lead+" = ?", e.leadKey)
+			q.w(" WHERE ")
+			e.lead.cond(q, a0)
 			preds(q, e)
 		})
 	}
@@ -285,13 +285,13 @@ func (c *searcher) componentPred(t fhir.ResourceType, param, a string, v search.
 		}
 	}
 	if v.System != nil || v.Code != "" {
-		col, key := tokenColumn(t, param, v)
+		tm := tokenTerm(t, param, v)
 		alts = append(alts, guard(compToken, func(q *sq) {
-			if col == "k" {
+			if tm.col == "k" {
 				q.w("1")
 				return
 			}
-			q.w(a+"."+col+" = ?", key)
+			tm.cond(q, a)
 		}))
 	}
 	if v.Text != "" {

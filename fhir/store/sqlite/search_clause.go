@@ -218,17 +218,31 @@ func (c *searcher) token(t fhir.ResourceType, cl *search.Clause) (*matcher, erro
 	a := c.alias()
 	drivable := true
 	keys := map[string][]any{}
+	var codes []any // the v keys of the values matched on sv
 	for _, v := range cl.Values {
-		col, key := tokenColumn(t, cl.Param, v)
-		drivable = drivable && col != "k"
-		keys[col] = append(keys[col], key)
+		tm := tokenTerm(t, cl.Param, v)
+		drivable = drivable && tm.col != "k"
+		keys[tm.col] = append(keys[tm.col], tm.key)
+		if tm.col == "sv" {
+			codes = append(codes, tm.code)
+		}
 	}
 	var parts []func(q *sq)
 	for _, col := range []string{"sv", "v", "s", "k"} {
-		if ks := keys[col]; len(ks) == 1 {
-			parts = append(parts, func(q *sq) { q.w(a+"."+col+" = ?", ks[0]) })
-		} else if len(ks) > 1 {
-			parts = append(parts, func(q *sq) { q.w(a + "." + col + " IN ").in(ks) })
+		ks := keys[col]
+		switch {
+		case len(ks) == 0:
+		case col == "sv":
+			// sv has no index of its own: token_v holds it (the table's
+			// key) in every entry. A value's sv determines its v, so
+			// testing both lists is testing sv.
+			parts = append(parts, func(q *sq) {
+				inOrEq(q, a+".v", codes)
+				q.w(" AND ")
+				inOrEq(q, a+".sv", ks)
+			})
+		default:
+			parts = append(parts, func(q *sq) { inOrEq(q, a+"."+col, ks) })
 		}
 	}
 	m := &matcher{rank: rankEqual, cond: func(q *sq, rid string) {
@@ -249,27 +263,57 @@ func (c *searcher) token(t fhir.ResourceType, cl *search.Clause) (*matcher, erro
 		})
 	}
 	if len(cl.Values) == 1 {
-		col, key := tokenColumn(t, cl.Param, cl.Values[0])
-		m.walk = func(q *sq, w string) { q.w("token "+w+" WHERE "+w+"."+col+" = ?", key) }
+		tm := tokenTerm(t, cl.Param, cl.Values[0])
+		m.walk = func(q *sq, w string) {
+			q.w("token " + w + " WHERE ")
+			tm.cond(q, w)
+		}
 	} else {
 		m.rank = rankExact
 	}
 	return m, nil
 }
 
-// tokenColumn returns the token column and key that match token value v
-// of param: v for a code of any system, s for any code of a system, sv
-// for a code in a system (or in none), and k for any value.
-func tokenColumn(t fhir.ResourceType, param string, v search.Value) (string, int64) {
+// inOrEq writes col = key, or col IN (keys) for several.
+func inOrEq(q *sq, col string, keys []any) {
+	if len(keys) == 1 {
+		q.w(col+" = ?", keys[0])
+		return
+	}
+	q.w(col + " IN ").in(keys)
+}
+
+// tokenMatch is how a token value is matched: on the token column col
+// (of the token table, or of comp's token components) equal to key, and
+// for a code in a system (col sv) on the code's key v as well.
+type tokenMatch struct {
+	col  string
+	key  int64
+	code int64 // v, when col is sv
+}
+
+// tokenTerm returns how token value v of param is matched: on v for a
+// code of any system, on s for any code of a system, on sv (and v) for a
+// code in a system (or in none), and on k for any value.
+func tokenTerm(t fhir.ResourceType, param string, v search.Value) tokenMatch {
 	switch {
 	case v.System == nil && v.Code == "":
-		return "k", paramKey(t, param)
+		return tokenMatch{col: "k", key: paramKey(t, param)}
 	case v.System == nil:
-		return "v", tokenCodeKey(t, param, v.Code)
+		return tokenMatch{col: "v", key: tokenCodeKey(t, param, v.Code)}
 	case v.Code == "":
-		return "s", tokenSystemKey(t, param, *v.System)
+		return tokenMatch{col: "s", key: tokenSystemKey(t, param, *v.System)}
 	}
-	return "sv", tokenKey(t, param, *v.System, v.Code)
+	return tokenMatch{col: "sv", key: tokenKey(t, param, *v.System, v.Code), code: tokenCodeKey(t, param, v.Code)}
+}
+
+// cond writes the condition on the columns of alias a.
+func (tm tokenMatch) cond(q *sq, a string) {
+	if tm.col == "sv" {
+		q.w(a+".v = ? AND "+a+".sv = ?", tm.code, tm.key)
+		return
+	}
+	q.w(a+"."+tm.col+" = ?", tm.key)
 }
 
 // id matches by the resource's own id.

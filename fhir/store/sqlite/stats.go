@@ -32,7 +32,6 @@ var indexStats = [][3]string{
 	{"version", "version_updated", "2000000 2"},
 	{"token", "token", "8000000 8 1"},
 	{"token", "token_v", "8000000 200 1"},
-	{"token", "token_sv", "8000000 200 1"},
 	{"token", "token_s", "8000000 100000 1"},
 	{"string", "string", "1000000 5 2 1"},
 	{"string", "string_value", "1000000 50000 5 1 1"},
@@ -56,7 +55,6 @@ var indexStats = [][3]string{
 	{"comp", "", "4000000"},
 	{"comp", "comp_rid", "4000000 8 4 2 1"},
 	{"comp", "comp_v", "4000000 200 1"},
-	{"comp", "comp_sv", "4000000 200 1"},
 }
 
 // writeStats replaces SQLite's statistics with indexStats, at every
