@@ -62,8 +62,8 @@ var migrations = []migration{
 	// 4: no index on sv alone. A code in a system is found through the
 	// index on its code (v), whose entries hold sv too, being the table's
 	// key (token) or checked in the row (comp). The index cost a b-tree
-	// insert at a random place for every token a resource has, a tenth
-	// of a bulk load's writing.
+	// insert at a random place for every token a resource has (6.1 for
+	// a Synthea resource; docs/performance.md).
 	{sql: `DROP INDEX IF EXISTS token_sv; DROP INDEX IF EXISTS comp_sv;`},
 }
 
