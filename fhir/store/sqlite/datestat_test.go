@@ -24,12 +24,19 @@ func putBirthdates(t *testing.T, s *Store, id fhir.ID, dates ...[2]int64) {
 	for _, d := range dates {
 		idx.Dates = append(idx.Dates, search.Date{Param: "birthdate", Lo: d[0], Hi: d[1]})
 	}
+	putIndexed(t, s, "Patient", id, idx)
+}
+
+// putIndexed stores a resource with an empty body and the search values
+// idx, as a new version of it if it exists.
+func putIndexed(t *testing.T, s *Store, typ fhir.ResourceType, id fhir.ID, idx *search.Index) {
+	t.Helper()
 	err := s.Write(t.Context(), func(tx engine.Tx) error {
 		v := int64(1)
-		if cur, err := tx.Read(t.Context(), "Patient", id); err == nil {
+		if cur, err := tx.Read(t.Context(), typ, id); err == nil {
 			v = cur.Version + 1
 		}
-		return tx.Put(t.Context(), &fhir.Resource{Type: "Patient", ID: id, Version: v, Method: fhir.MethodPut,
+		return tx.Put(t.Context(), &fhir.Resource{Type: typ, ID: id, Version: v, Method: fhir.MethodPut,
 			LastUpdated: tx.Now(), Body: []byte(`{}`)}, idx)
 	})
 	if err != nil {
@@ -49,14 +56,13 @@ func born1960(count int, total search.Total) *search.Query {
 // ids found and the statements run.
 func bornIn1960(t *testing.T, s *Store) (ids []string, stmts []string) {
 	t.Helper()
-	f := func(q string, args []any) { stmts = append(stmts, q) }
-	traceSQL.Store(&f)
-	defer traceSQL.Store(nil)
-	q := born1960(100, search.TotalDefault)
-	res, err := s.Search(t.Context(), q)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var res *engine.SearchResult
+	stmts, _ = traced(func() {
+		var err error
+		if res, err = s.Search(t.Context(), born1960(100, search.TotalDefault)); err != nil {
+			t.Fatal(err)
+		}
+	})
 	for _, r := range res.Resources {
 		ids = append(ids, string(r.ID))
 	}

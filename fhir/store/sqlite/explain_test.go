@@ -33,32 +33,46 @@ func queryPlan(ctx context.Context, s *Store, query string, args []any) (string,
 	return b.String(), rows.Err()
 }
 
-// traceMix runs each query of the mix on set and returns its statements
-// with their plans.
-func traceMix(t testing.TB, set *benchSet) map[string][]string {
-	ctx := context.Background()
-	out := map[string][]string{}
-	var stmts []string
-	var argss [][]any
-	f := func(q string, args []any) {
+// traced runs fn and returns the statements the store ran meanwhile,
+// with their arguments.
+func traced(fn func()) (stmts []string, args [][]any) {
+	f := func(q string, a []any) {
 		stmts = append(stmts, q)
-		argss = append(argss, append([]any(nil), args...))
+		args = append(args, append([]any(nil), a...))
 	}
 	traceSQL.Store(&f)
 	defer traceSQL.Store(nil)
-	for _, m := range benchMix {
-		stmts, argss = nil, nil
-		rng := rand.New(rand.NewPCG(3, 3))
-		if _, err := set.s.Search(ctx, m.make(rng, set)); err != nil {
-			t.Fatalf("%s: %v", m.name, err)
+	fn()
+	return stmts, args
+}
+
+// tracedPlans runs fn and returns each statement the store ran meanwhile
+// followed by its plan.
+func tracedPlans(t testing.TB, s *Store, fn func()) []string {
+	t.Helper()
+	stmts, args := traced(fn)
+	out := make([]string, len(stmts))
+	for i, q := range stmts {
+		plan, err := queryPlan(context.Background(), s, q, args[i])
+		if err != nil {
+			t.Fatal(err)
 		}
-		for i, q := range stmts {
-			plan, err := queryPlan(ctx, set.s, q, argss[i])
-			if err != nil {
+		out[i] = q + "\n" + plan
+	}
+	return out
+}
+
+// traceMix runs each query of the mix on set and returns its statements
+// with their plans.
+func traceMix(t testing.TB, set *benchSet) map[string][]string {
+	out := map[string][]string{}
+	for _, m := range benchMix {
+		rng := rand.New(rand.NewPCG(3, 3))
+		out[m.name] = tracedPlans(t, set.s, func() {
+			if _, err := set.s.Search(context.Background(), m.make(rng, set)); err != nil {
 				t.Fatalf("%s: %v", m.name, err)
 			}
-			out[m.name] = append(out[m.name], q+"\n"+plan)
-		}
+		})
 	}
 	return out
 }

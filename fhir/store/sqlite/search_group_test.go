@@ -103,14 +103,13 @@ func TestGroupedFirstPages(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			q := tc.q
 			q.Count = 7
-			var stmts []string
-			f := func(q string, _ []any) { stmts = append(stmts, q) }
-			traceSQL.Store(&f)
-			first, err := s.Search(ctx, &q)
-			traceSQL.Store(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			var first *engine.SearchResult
+			stmts, _ := traced(func() {
+				var err error
+				if first, err = s.Search(ctx, &q); err != nil {
+					t.Fatal(err)
+				}
+			})
 			for _, st := range stmts {
 				if strings.Contains(st, "SELECT DISTINCT d.rid FROM") {
 					t.Errorf("the first page lists every match:\n%s", st)
@@ -135,6 +134,7 @@ func TestGroupedFirstPages(t *testing.T) {
 					break
 				}
 				q.Cursor = res.Next
+				var err error
 				if res, err = s.Search(ctx, &q); err != nil {
 					t.Fatal(err)
 				}

@@ -20,13 +20,7 @@ func putTokens(t *testing.T, s *Store, id fhir.ID, codes ...[2]string) {
 	for _, c := range codes {
 		idx.Tokens = append(idx.Tokens, search.Token{Param: "code", System: c[0], Code: c[1]})
 	}
-	err := s.Write(t.Context(), func(tx engine.Tx) error {
-		return tx.Put(t.Context(), &fhir.Resource{Type: "Observation", ID: id, Version: 1, Method: fhir.MethodPut,
-			LastUpdated: tx.Now(), Body: []byte(`{}`)}, idx)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	putIndexed(t, s, "Observation", id, idx)
 }
 
 // codeSearch searches Observations by code with values written
@@ -42,30 +36,19 @@ func codeSearch(t *testing.T, s *Store, values ...string) (ids []string, plans [
 			vals = append(vals, search.Value{Code: v})
 		}
 	}
-	var stmts []string
-	var argss [][]any
-	f := func(q string, args []any) {
-		stmts = append(stmts, q)
-		argss = append(argss, append([]any(nil), args...))
-	}
-	traceSQL.Store(&f)
-	defer traceSQL.Store(nil)
-	res, err := s.Search(t.Context(), &search.Query{Types: []fhir.ResourceType{"Observation"}, Count: 100,
-		Clauses: []search.Clause{{Param: "code", Type: search.TypeToken, Values: vals}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var res *engine.SearchResult
+	plans = tracedPlans(t, s, func() {
+		var err error
+		res, err = s.Search(t.Context(), &search.Query{Types: []fhir.ResourceType{"Observation"}, Count: 100,
+			Clauses: []search.Clause{{Param: "code", Type: search.TypeToken, Values: vals}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 	for _, r := range res.Resources {
 		ids = append(ids, string(r.ID))
 	}
 	slices.Sort(ids)
-	for i, q := range stmts {
-		plan, err := queryPlan(t.Context(), s, q, argss[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		plans = append(plans, q+"\n"+plan)
-	}
 	return ids, plans
 }
 
