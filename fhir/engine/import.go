@@ -47,8 +47,9 @@ func (e *Engine) Import(ctx context.Context, items []ImportItem, opts ImportOpti
 		same int64
 	}
 	var ok []ready
+	stored := e.currentVersions(ctx, items)
 	for i, it := range items {
-		if v := e.storedAlready(ctx, it); v > 0 {
+		if v := e.storedAlready(ctx, it, stored); v > 0 {
 			ok = append(ok, ready{i: i, same: v})
 			continue
 		}
@@ -112,15 +113,56 @@ func (e *Engine) Import(ctx context.Context, items []ImportItem, opts ImportOpti
 // since the import compared it with the item.
 var errMoved = errors.New("a resource changed since it was compared")
 
+// importKey names an item's resource.
+type importKey struct {
+	t  fhir.ResourceType
+	id fhir.ID
+}
+
+// currentVersions reads the current versions of the items' resources
+// that exist and are not deleted, with one search by _id per type and
+// hundred items rather than a read each (which is most of the cost of an
+// import into an empty store). It returns nil when a search fails: each
+// item is then read on its own.
+func (e *Engine) currentVersions(ctx context.Context, items []ImportItem) map[importKey]*fhir.Resource {
+	const perSearch = 100
+	byType := map[fhir.ResourceType][]search.Value{}
+	for _, it := range items {
+		if CheckType(it.Type) == nil && CheckID(it.ID) == nil {
+			byType[it.Type] = append(byType[it.Type], search.Value{Code: string(it.ID)})
+		}
+	}
+	out := map[importKey]*fhir.Resource{}
+	for _, t := range sortedTypes(byType) {
+		for ids := range slices.Chunk(byType[t], perSearch) {
+			res, err := e.store.Search(ctx, &search.Query{Types: []fhir.ResourceType{t}, Count: len(ids), Total: search.TotalNone,
+				Clauses: []search.Clause{{Param: "_id", Type: search.TypeToken, Values: ids}}})
+			if err != nil || res.Next != "" {
+				return nil
+			}
+			for _, r := range res.Resources {
+				out[importKey{r.Type, r.ID}] = r
+			}
+		}
+	}
+	return out
+}
+
 // storedAlready returns the current version of the item's resource when
 // the item's content equals it, and 0 otherwise (or when anything about
-// the item would fail: the full preparation reports it).
-func (e *Engine) storedAlready(ctx context.Context, it ImportItem) int64 {
+// the item would fail: the full preparation reports it). The current
+// versions are looked up in stored, or read when stored is nil.
+func (e *Engine) storedAlready(ctx context.Context, it ImportItem, stored map[importKey]*fhir.Resource) int64 {
 	if CheckType(it.Type) != nil || CheckID(it.ID) != nil || e.allow(ctx, InteractionUpdate, it.Type, it.ID, nil) != nil {
 		return 0
 	}
-	cur, err := e.store.Read(ctx, it.Type, it.ID)
-	if err != nil || cur.Deleted {
+	cur, ok := stored[importKey{it.Type, it.ID}]
+	if stored == nil {
+		var err error
+		cur, err = e.store.Read(ctx, it.Type, it.ID)
+		ok = err == nil
+	}
+	if !ok || cur.Deleted {
 		return 0
 	}
 	p, err := fhir.Prepare(it.Body)
