@@ -94,9 +94,24 @@ files again stores no duplicates.
 		showProgress(stderr, terminal, &p, total, start, done)
 		close(shown)
 	}()
-	err = bulk.Load(ctx, files, sink, opts, &p)
+	es, direct := sink.(bulk.EngineSink)
+	if direct {
+		err = es.Begin(ctx, files)
+	}
+	if err == nil {
+		err = bulk.Load(ctx, files, sink, opts, &p)
+	}
 	close(done)
 	<-shown
+	if direct {
+		// The search indexes a large load deferred are built even when
+		// the load stopped; if interrupted, when the store next opens.
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "cpms import: interrupted; search indexes it deferred are built when the store next opens")
+		} else {
+			err = errors.Join(err, es.End(ctx))
+		}
+	}
 	for _, l := range later {
 		fmt.Fprintln(stderr, "not loaded:", l)
 	}
@@ -134,7 +149,9 @@ func openSink(ctx context.Context, log *slog.Logger, url string, where *storeFla
 		store.Close()
 		return nil, nil, err
 	}
-	return bulk.EngineSink{Engine: eng}, func() { store.Close() }, nil
+	sink := bulk.EngineSink{Engine: eng}
+	sink.Indexes, _ = store.(bulk.IndexDeferrer)
+	return sink, func() { store.Close() }, nil
 }
 
 // showProgress draws a progress bar on a terminal (input consumed,

@@ -30,6 +30,44 @@ type EngineSink struct {
 	Engine *engine.Engine
 	// SkipValidation checks the JSON rules only: for measuring the store.
 	SkipValidation bool
+	// Indexes, when set, is the engine's store, able to build its search
+	// indexes after a load (see Begin).
+	Indexes IndexDeferrer
+}
+
+// An IndexDeferrer is a store that can build search indexes after a bulk
+// load rather than row by row (the embedded store), when the load is
+// large compared with what the store holds.
+type IndexDeferrer interface {
+	// DeferIndexes prepares for a load of about incoming bytes of
+	// resources, and reports whether indexes are deferred.
+	DeferIndexes(ctx context.Context, incoming int64) (bool, error)
+	// BuildIndexes builds the deferred indexes.
+	BuildIndexes(ctx context.Context) error
+}
+
+// Begin prepares the store for a load of files: its search indexes are
+// built at the end rather than row by row when that is faster. Whoever
+// calls it calls End when the load ends, whatever the outcome (a store
+// left with indexes to build builds them when it next opens).
+func (s EngineSink) Begin(ctx context.Context, files []File) error {
+	if s.Indexes == nil {
+		return nil
+	}
+	var total int64
+	for _, f := range files {
+		total += f.Size
+	}
+	_, err := s.Indexes.DeferIndexes(ctx, total)
+	return err
+}
+
+// End builds what Begin deferred.
+func (s EngineSink) End(ctx context.Context) error {
+	if s.Indexes == nil {
+		return nil
+	}
+	return s.Indexes.BuildIndexes(ctx)
 }
 
 func (s EngineSink) Load(ctx context.Context, items []Item) ([]error, error) {

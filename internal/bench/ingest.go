@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -287,12 +288,20 @@ func ingestImport(ctx context.Context, opts IngestOptions, dir string, bundles [
 	}
 	var p bulk.Progress
 	var problem error
+	// As cpms import does: the search indexes deferred when the store is
+	// small compared with the load, and built in the time measured.
+	sink := bulk.EngineSink{Engine: eng}
+	sink.Indexes, _ = store.(bulk.IndexDeferrer)
 	start := time.Now()
-	err = bulk.Load(ctx, list, bulk.EngineSink{Engine: eng}, bulk.Options{Problem: func(pr bulk.Problem) {
-		if problem == nil {
-			problem = pr
-		}
-	}}, &p)
+	err = sink.Begin(ctx, list)
+	if err == nil {
+		err = bulk.Load(ctx, list, sink, bulk.Options{Problem: func(pr bulk.Problem) {
+			if problem == nil {
+				problem = pr
+			}
+		}}, &p)
+	}
+	err = errors.Join(err, sink.End(ctx))
 	elapsed := time.Since(start)
 	if err == nil {
 		err = problem

@@ -10,7 +10,7 @@ import (
 
 // schemaVersion is stored in PRAGMA user_version; migrations bring older
 // databases up to it.
-const schemaVersion = 4
+const schemaVersion = 5
 
 // migration brings a database from the schema before it to the next: its
 // SQL, then its Go step (nil when the SQL suffices), in one transaction.
@@ -65,6 +65,9 @@ var migrations = []migration{
 	// insert at a random place for every token a resource has (6.1 for
 	// a Synthea resource; docs/performance.md).
 	{sql: `DROP INDEX IF EXISTS token_sv; DROP INDEX IF EXISTS comp_sv;`},
+	// The search indexes a bulk load dropped, to build at its end (see
+	// DeferIndexes).
+	{sql: `CREATE TABLE deferred_index (name TEXT PRIMARY KEY, sql TEXT NOT NULL) WITHOUT ROWID;`},
 }
 
 // schema2 is the search index. Every value row is keyed by the rid of its

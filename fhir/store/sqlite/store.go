@@ -89,6 +89,11 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		s.closeAll()
 		return nil, err
 	}
+	// A bulk load that did not end left its indexes to build.
+	if err := s.BuildIndexes(ctx); err != nil {
+		s.closeAll()
+		return nil, err
+	}
 	if err := s.writeStats(ctx); err != nil {
 		s.closeAll()
 		return nil, err
