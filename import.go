@@ -39,7 +39,9 @@ Loads FHIR Bundles (.json) and NDJSON files (.ndjson, one resource per
 line), gzip (.gz) or bzip2 (.bz2) compressed or not, and directories of
 them. Resources keep their ids (or get one from their Bundle entry's
 uuid, their first identifier or their content), so importing the same
-files again stores no duplicates.
+files again stores no duplicates. Into an embedded store smaller than the
+files, the search indexes are built at the end of the load (a killed
+import leaves them to be built when the store next opens).
 
 `)
 		fs.PrintDefaults()
