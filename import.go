@@ -96,6 +96,7 @@ import leaves them to be built when the store next opens).
 		showProgress(stderr, terminal, &p, total, start, done)
 		close(shown)
 	}()
+	defer bulk.TuneGC()()
 	es, direct := sink.(bulk.EngineSink)
 	if direct {
 		err = es.Begin(ctx, files)

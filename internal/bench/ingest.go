@@ -292,6 +292,7 @@ func ingestImport(ctx context.Context, opts IngestOptions, dir string, bundles [
 	// small compared with the load, and built in the time measured.
 	sink := bulk.EngineSink{Engine: eng}
 	sink.Indexes, _ = store.(bulk.IndexDeferrer)
+	defer bulk.TuneGC()()
 	start := time.Now()
 	err = sink.Begin(ctx, list)
 	if err == nil {
