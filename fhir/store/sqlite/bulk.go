@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -48,23 +49,11 @@ func (s *Store) DeferIndexes(ctx context.Context, incoming int64) (bool, error) 
 		return false, fmt.Errorf("sqlite: defer indexes: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT m.name, m.sql FROM sqlite_schema m
+	defs, err := namedSQL(ctx, tx, `SELECT m.name, m.sql FROM sqlite_schema m
 		WHERE m.type = 'index' AND m.sql IS NOT NULL AND m.tbl_name IN ('`+strings.Join(valueTables, "', '")+`')
 		AND (SELECT i.name FROM pragma_index_info(m.name) i WHERE i.seqno = 0) <> 'rid'
 		ORDER BY m.name`)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: defer indexes: %w", err)
-	}
-	var defs [][2]string
-	for rows.Next() {
-		var d [2]string
-		if err := rows.Scan(&d[0], &d[1]); err != nil {
-			rows.Close()
-			return false, fmt.Errorf("sqlite: defer indexes: %w", err)
-		}
-		defs = append(defs, d)
-	}
-	if err := rows.Close(); err != nil {
 		return false, fmt.Errorf("sqlite: defer indexes: %w", err)
 	}
 	if len(defs) == 0 {
@@ -94,25 +83,24 @@ func (s *Store) BuildIndexes(ctx context.Context) error {
 		return fmt.Errorf("sqlite: build indexes: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM deferred_index ORDER BY name`)
+	defs, err := namedSQL(ctx, tx, `SELECT name, sql FROM deferred_index ORDER BY name`)
 	if err != nil {
-		return fmt.Errorf("sqlite: build indexes: %w", err)
-	}
-	var defs [][2]string
-	for rows.Next() {
-		var d [2]string
-		if err := rows.Scan(&d[0], &d[1]); err != nil {
-			rows.Close()
-			return fmt.Errorf("sqlite: build indexes: %w", err)
-		}
-		defs = append(defs, d)
-	}
-	if err := rows.Close(); err != nil {
 		return fmt.Errorf("sqlite: build indexes: %w", err)
 	}
 	if len(defs) == 0 {
 		return nil
 	}
+	if err := createIndexes(ctx, tx, defs); err != nil {
+		return err
+	}
+	s.log.Info("search indexes built", "indexes", len(defs), "seconds", time.Since(start).Seconds())
+	// The planner's statistics of the new indexes.
+	return s.writeStats(ctx)
+}
+
+// createIndexes creates the deferred indexes defs (name, definition) and
+// commits tx.
+func createIndexes(ctx context.Context, tx *sql.Tx, defs [][2]string) error {
 	for _, d := range defs {
 		// A server of an earlier schema may have opened the store in
 		// between; it does not know of the deferral, but neither does
@@ -131,7 +119,23 @@ func (s *Store) BuildIndexes(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: build indexes: %w", err)
 	}
-	s.log.Info("search indexes built", "indexes", len(defs), "seconds", time.Since(start).Seconds())
-	// The planner's statistics of the new indexes.
-	return s.writeStats(ctx)
+	return nil
+}
+
+// namedSQL returns the rows (name, definition) of query.
+func namedSQL(ctx context.Context, tx *sql.Tx, query string) ([][2]string, error) {
+	rows, err := tx.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var defs [][2]string
+	for rows.Next() {
+		var d [2]string
+		if err := rows.Scan(&d[0], &d[1]); err != nil {
+			return nil, err
+		}
+		defs = append(defs, d)
+	}
+	return defs, rows.Err()
 }
