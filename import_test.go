@@ -90,35 +90,48 @@ func TestImportDefersIndexes(t *testing.T) {
 		t.Errorf("a small load deferred the indexes:\n%s", errs.String())
 	}
 
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, data, sqlite.Options{Logger: discardLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	eng, err := engine.New(store, engine.Options{Logger: discardLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng, closeStore := openEngine(t, data, discardLogger())
+	defer closeStore()
 	for query, want := range map[string]int{
 		"identifier=urn:example:mrn|m1234": 1,
 		"family=family1999":                1,
 		"birthdate=1977":                   20,
-		"gender=female&_summary=count":     2000,
+		"gender=female":                    2000,
 	} {
-		v, _ := url.ParseQuery(query)
-		page, err := eng.Search(ctx, engine.SearchRequest{Type: "Patient", Params: v, Strict: true})
-		if err != nil {
-			t.Fatalf("%s: %v", query, err)
-		}
-		got := len(page.Matches)
-		if strings.Contains(query, "_summary=count") {
-			got = page.Total
-		}
-		if got != want {
+		if got := countPatients(t, eng, query); got != want {
 			t.Errorf("%s: %d, want %d", query, got, want)
 		}
 	}
+}
+
+// openEngine opens the embedded store in dir, logging to log, and an
+// engine over it; the function returned closes the store.
+func openEngine(t *testing.T, dir string, log *slog.Logger) (*engine.Engine, func()) {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), dir, sqlite.Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(store, engine.Options{Logger: discardLogger()})
+	if err != nil {
+		store.Close()
+		t.Fatal(err)
+	}
+	return eng, func() { store.Close() }
+}
+
+// countPatients returns the number of Patients a search finds.
+func countPatients(t *testing.T, eng *engine.Engine, query string) int {
+	t.Helper()
+	v, err := url.ParseQuery(query + "&_summary=count")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := eng.Search(context.Background(), engine.SearchRequest{Type: "Patient", Params: v, Strict: true})
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return page.Total
 }
 
 // writePatients writes n Patients, one per line, to dir/patients.ndjson:
@@ -180,34 +193,17 @@ func TestImportSurvivesKill(t *testing.T) {
 	}
 
 	var logs bytes.Buffer
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, data, sqlite.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	eng, closeStore := openEngine(t, data, slog.New(slog.NewTextHandler(&logs, nil)))
+	defer closeStore()
 	if !strings.Contains(logs.String(), "search indexes built") {
 		t.Errorf("opening the store after the kill did not build the indexes:\n%s", logs.String())
 	}
-	eng, err := engine.New(store, engine.Options{Logger: discardLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	count := func(query string) int {
-		t.Helper()
-		v, _ := url.ParseQuery(query + "&_summary=count")
-		page, err := eng.Search(ctx, engine.SearchRequest{Type: "Patient", Params: v, Strict: true})
-		if err != nil {
-			t.Fatalf("%s: %v", query, err)
-		}
-		return page.Total
-	}
-	stored := count("_id:not=none")
+	stored := countPatients(t, eng, "_id:not=none")
 	if stored == 0 || stored == 40000 {
 		t.Fatalf("%d Patients stored before the kill: the test needs some, not all", stored)
 	}
 	for _, q := range []string{"gender=female", "identifier=urn:example:mrn|", "birthdate=ge1900", "family=family"} {
-		if got := count(q); got != stored {
+		if got := countPatients(t, eng, q); got != stored {
 			t.Errorf("%s: %d found, %d stored", q, got, stored)
 		}
 	}

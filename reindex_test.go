@@ -9,7 +9,6 @@ import (
 
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/engine"
-	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
 )
 
 // TestReindexCommand defines a search parameter while the background
@@ -18,18 +17,7 @@ import (
 func TestReindexCommand(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	open := func() (*sqlite.Store, *engine.Engine) {
-		store, err := sqlite.Open(ctx, dir, sqlite.Options{Logger: discardLogger()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		eng, err := engine.New(store, engine.Options{Logger: discardLogger()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return store, eng
-	}
-	store, eng := open()
+	eng, closeStore := openEngine(t, dir, discardLogger())
 	for _, r := range []struct{ id, body string }{
 		{"p1", `{"resourceType":"Patient","id":"p1","extension":[{"url":"http://example.org/nickname","valueString":"Jules"}]}`},
 		{"sp", `{"resourceType":"SearchParameter","id":"sp","url":"http://example.org/sp/nickname","name":"Nickname","status":"active","description":"x","code":"nickname","base":["Patient"],"type":"string","expression":"Patient.extension('http://example.org/nickname').value"}`},
@@ -42,7 +30,7 @@ func TestReindexCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	store.Close()
+	closeStore()
 
 	var out, errOut bytes.Buffer
 	if code := reindex([]string{"--data", dir, "--type", "Patient"}, &out, &errOut); code != 0 {
@@ -52,8 +40,8 @@ func TestReindexCommand(t *testing.T) {
 		t.Errorf("output %q", out.String())
 	}
 
-	store, eng = open()
-	defer store.Close()
+	eng, closeStore = openEngine(t, dir, discardLogger())
+	defer closeStore()
 	if err := eng.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -130,15 +130,8 @@ func startedService(t *testing.T, dir string) *terminology.Service {
 // versions counts the stored versions of type t in the store in dir.
 func versions(t *testing.T, dir string, typ fhir.ResourceType) int {
 	t.Helper()
-	store, err := sqlite.Open(context.Background(), dir, sqlite.Options{Logger: discardLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	eng, err := engine.New(store, engine.Options{Logger: discardLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng, closeStore := openEngine(t, dir, discardLogger())
+	defer closeStore()
 	h, err := eng.History(context.Background(), engine.HistoryRequest{Type: typ, Params: url.Values{"_count": {"100"}}})
 	if err != nil {
 		t.Fatal(err)
