@@ -7,10 +7,10 @@ import (
 	"strings"
 )
 
-// The functions here walk JSON that json.Compact has already checked and
-// compacted, so they can assume valid syntax and no whitespace. They
-// replace encoding/json's token stream, which allocates for every token,
-// on the write path.
+// The functions here walk JSON that compact (see Prepare) has already
+// checked and compacted, so they can assume valid syntax and no
+// whitespace. They replace encoding/json's token stream, which allocates
+// for every token, on the write path.
 
 // maxDepth bounds the nesting of objects and arrays in a body.
 const maxDepth = 256
