@@ -93,6 +93,7 @@ func (s *Store) BuildIndexes(ctx context.Context) error {
 	if err := createIndexes(ctx, tx, defs); err != nil {
 		return err
 	}
+	s.committed()
 	s.log.Info("search indexes built", "indexes", len(defs), "seconds", time.Since(start).Seconds())
 	// The planner's statistics of the new indexes.
 	return s.writeStats(ctx)

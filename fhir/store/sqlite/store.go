@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -50,6 +51,9 @@ type Store struct {
 	// qmu guards queue, the write transactions waiting for a batch.
 	qmu   sync.Mutex
 	queue []*writeReq
+
+	// ckpt checkpoints the log in the background (see checkpoint.go).
+	ckpt *checkpointer
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -77,9 +81,11 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	// the operating system's cache, mapped into memory. The writer keeps
 	// its statement sub-journals (of multi-row statements, and of the
 	// savepoints of a group commit run again) in memory rather than in
-	// temporary files.
+	// temporary files. The writer checkpoints the log itself only past
+	// walBackstop pages: a connection of its own does it in the
+	// background (checkpoint.go).
 	common := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)"
-	if s.w, err = sql.Open("sqlite", common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_pragma=temp_store(2)&_txlock=immediate"); err != nil {
+	if s.w, err = sql.Open("sqlite", common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_pragma=temp_store(2)&_pragma=wal_autocheckpoint("+strconv.Itoa(walBackstop)+")&_txlock=immediate"); err != nil {
 		s.closeAll()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -120,6 +126,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	}
 	s.last = time.UnixMilli(lastMs).UTC()
 	if err := s.prepare(ctx); err != nil {
+		s.closeAll()
+		return nil, err
+	}
+	if err := s.startCheckpoints(common + "&_pragma=synchronous(FULL)"); err != nil {
 		s.closeAll()
 		return nil, err
 	}
@@ -194,6 +204,9 @@ func (s *Store) Close() error {
 
 func (s *Store) closeAll() error {
 	var errs []error
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.close())
+	}
 	s.st.close()
 	if s.r != nil {
 		errs = append(errs, s.r.Close())

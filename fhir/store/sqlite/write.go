@@ -179,6 +179,7 @@ func (s *Store) runGroup(batch []*writeReq, savepoints bool) bool {
 		finish(storeErr("commit", err))
 		return true
 	}
+	s.committed()
 	for k, st := range b.dates {
 		s.datesCommitted[k] = s.datesCommitted[k].merge(st)
 	}
