@@ -12,7 +12,7 @@ import (
 )
 
 // TestBackgroundCheckpoint: the pages that commits append to the log
-// reach the database file without the writer checkpointing (it would only
+// reach the database file without the writer checkpointing (it does only
 // past walBackstop pages, which these writes stay under), and the data
 // reads back the same from a store opened afresh.
 func TestBackgroundCheckpoint(t *testing.T) {

@@ -32,8 +32,9 @@
 // (synchronous=FULL: a committed write survives a power loss), and a
 // connection of their own copies the log back into the database file in
 // the background (checkpoint.go); reads use a pool of read-only
-// connections that see the last committed state, a search one snapshot. The driver is modernc.org/sqlite (pure Go, so the
-// binary builds without cgo), chosen by the benchmark in
-// internal/sqlitebench; docs/performance.md has the figures. A lock file
-// keeps a second server off the same data directory.
+// connections that see the last committed state, a search one snapshot.
+// The driver is modernc.org/sqlite (pure Go, so the binary builds without
+// cgo), chosen by the benchmark in internal/sqlitebench;
+// docs/performance.md has the figures. A lock file keeps a second server
+// off the same data directory.
 package sqlite
