@@ -331,7 +331,13 @@ func (s *Server) subRequest(c *gin.Context, i int, en entryIn) bundleEntry {
 	r.Header.Set(RequestIDHeader, c.GetString(keyRequestID))
 	rec := httptest.NewRecorder()
 	s.sub.ServeHTTP(rec, r)
-	return s.responseEntry(c, rec)
+	e := s.responseEntry(c, rec)
+	if method == http.MethodHead {
+		// As over HTTP, a HEAD answers with the status and headers of a
+		// GET, without the resource; a failure keeps its outcome.
+		e.Resource, e.FullURL = nil, ""
+	}
+	return e
 }
 
 // fhirTimeToHTTP turns entry.request.ifModifiedSince (a FHIR instant) into

@@ -244,9 +244,10 @@ func TestTransactionOrderAndReads(t *testing.T) {
 		entry("DELETE", "Patient/old", nil, ""),
 		entry("PATCH", "Patient/p", binary, ""),
 		entry("GET", "Patient/old", nil, ""),
+		entry("HEAD", "Patient/p", nil, ""),
 	))
 	wantStatus(t, r, http.StatusOK)
-	list := responses(t, r, "transaction-response", 5)
+	list := responses(t, r, "transaction-response", 6)
 	if n := len(get(list[0], "resource", "entry").([]any)); n != 1 {
 		t.Errorf("the search entry found %d, want the created Patient", n)
 	}
@@ -258,6 +259,13 @@ func TestTransactionOrderAndReads(t *testing.T) {
 	}
 	if s := str(list[4], "response", "status"); s != "410 Gone" || get(list[4], "response", "outcome") == nil {
 		t.Errorf("the read of the deleted Patient: %v", get(list[4], "response"))
+	}
+	// A HEAD answers as a GET would, without the resource.
+	if s, tag := str(list[5], "response", "status"), str(list[5], "response", "etag"); s != "200 OK" || tag != `W/"2"` {
+		t.Errorf("HEAD: status %q, etag %q", s, tag)
+	}
+	if get(list[5], "resource") != nil || get(list[5], "fullUrl") != nil {
+		t.Errorf("HEAD answered with a resource: %v", list[5])
 	}
 	// Two writes to one resource are refused.
 	r = ts.do(http.MethodPost, "/fhir", txBundle("transaction",
