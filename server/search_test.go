@@ -191,6 +191,59 @@ func TestSearchBundle(t *testing.T) {
 	}
 }
 
+// TestSearchUnionParameters searches Observation's combo parameters, which
+// the store answers from code, component-code and the other parts, on
+// Observations as a client sends them: values on the resource and on its
+// components.
+func TestSearchUnionParameters(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	bp := `{"resourceType":"Observation","id":"bp","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"85354-9","display":"Blood pressure panel"}]},` +
+		`"component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6","display":"Systolic blood pressure"}]},"valueQuantity":{"value":128,"unit":"mmHg","system":"http://unitsofmeasure.org","code":"mm[Hg]"}},` +
+		`{"code":{"coding":[{"system":"http://loinc.org","code":"8462-4","display":"Diastolic blood pressure"}]},"valueQuantity":{"value":84,"unit":"mmHg","system":"http://unitsofmeasure.org","code":"mm[Hg]"}}]}`
+	glucose := `{"resourceType":"Observation","id":"glu","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2339-0","display":"Glucose"}]},` +
+		`"valueQuantity":{"value":95,"unit":"mg/dL","system":"http://unitsofmeasure.org","code":"mg/dL"}}`
+	smoking := `{"resourceType":"Observation","id":"smk","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"72166-2"}]},` +
+		`"valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"8517006","display":"Ex-smoker"}]}}`
+	for id, body := range map[string]string{"bp": bp, "glu": glucose, "smk": smoking} {
+		wantStatus(t, ts.do(http.MethodPut, "/fhir/Observation/"+id, body), http.StatusCreated)
+	}
+	for _, tc := range []struct {
+		query string
+		want  []string
+		order bool
+	}{
+		{"combo-code=8480-6", []string{"bp"}, false},
+		{"combo-code=http://loinc.org%7C2339-0", []string{"glu"}, false},
+		{"combo-code=8462-4,72166-2", []string{"bp", "smk"}, false},
+		{"combo-code:not=8480-6", []string{"glu", "smk"}, false},
+		{"combo-code:text=systolic", []string{"bp"}, false},
+		{"combo-code=8480-6&code=85354-9", []string{"bp"}, false},
+		{"combo-value-quantity=gt100", []string{"bp"}, false},
+		{"combo-value-quantity=ge90", []string{"bp", "glu"}, false},
+		{"combo-value-quantity:missing=true", []string{"smk"}, false},
+		{"combo-value-concept=http://snomed.info/sct%7C8517006", []string{"smk"}, false},
+		{"combo-code-value-quantity=8480-6$gt120", []string{"bp"}, false},
+		{"combo-code-value-quantity=8462-4$gt120", nil, false},
+		{"combo-code-value-quantity=2339-0$95", []string{"glu"}, false},
+		{"combo-code-value-concept=72166-2$8517006", []string{"smk"}, false},
+		{"_sort=combo-code", []string{"glu", "smk", "bp"}, true},
+		{"_sort=-combo-code", []string{"bp", "smk", "glu"}, true},
+	} {
+		r := ts.do(http.MethodGet, "/fhir/Observation?"+tc.query, nil)
+		wantStatus(t, r, http.StatusOK)
+		got := matchIDs(r)
+		want := slices.Clone(tc.want)
+		if !tc.order {
+			slices.Sort(got)
+			slices.Sort(want)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: matches %v, want %v", tc.query, got, want)
+		}
+	}
+}
+
 func entryRefs(r *response, mode string) []string {
 	var out []string
 	entries, _ := r.JSON["entry"].([]any)

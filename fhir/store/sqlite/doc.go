@@ -16,7 +16,11 @@
 //     values of the current versions (search.Index), one table per kind,
 //     keyed by rid and by hashes of the parameter and of the values that
 //     are only compared for equality (keys.go). A Put replaces the
-//     resource's rows in the same transaction.
+//     resource's rows in the same transaction. A union parameter (such as
+//     Observation's combo-code, see search.UnionOf) has no rows: its
+//     clauses and sorts read its parts' rows (a store written before
+//     keeps the union's rows of a resource until the resource is written
+//     again or reindexed; nothing reads them).
 //   - typecount, paramcount: the live resources of each type and those
 //     with a value of each parameter, kept by every write: totals without
 //     clauses, :missing and the end of sorted pages cost one lookup.

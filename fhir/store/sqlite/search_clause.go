@@ -103,6 +103,8 @@ func (c *searcher) compile(t fhir.ResourceType, cl *search.Clause) (*matcher, er
 		return c.chain(t, cl)
 	case cl.Has != nil:
 		return c.has(t, cl)
+	case search.UnionOf(t, cl.Param) != nil:
+		return c.union(t, cl)
 	case cl.Missing != nil:
 		return c.missing(t, cl)
 	}
@@ -128,6 +130,48 @@ func (c *searcher) compile(t fhir.ResourceType, cl *search.Clause) (*matcher, er
 		return c.composite(t, cl)
 	}
 	return nil, invalidSearch(cl.Param, "the search parameter %s has type %q, which the store cannot search", cl.Param, cl.Type)
+}
+
+// union matches a clause on a union parameter (search.UnionOf) through
+// its parts, whose rows the store keeps instead of the union's: a
+// resource matches when it matches the clause on one of the parts, or,
+// for a clause that selects resources by the values they lack (:not,
+// :missing=true), on all of them.
+func (c *searcher) union(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
+	parts := search.UnionOf(t, cl.Param)
+	ms := make([]*matcher, len(parts))
+	for i, p := range parts {
+		part := *cl
+		part.Param = p
+		m, err := c.compile(t, &part)
+		if err != nil {
+			return nil, err
+		}
+		ms[i] = m
+	}
+	lacks := cl.Modifier == search.ModNot || (cl.Missing != nil && *cl.Missing)
+	m := &matcher{cond: func(q *sq, rid string) {
+		conds := make([]func(q *sq), len(ms))
+		for i, m := range ms {
+			conds[i] = func(q *sq) { m.cond(q, rid) }
+		}
+		if lacks {
+			q.w("(").join(" AND ", conds).w(")")
+		} else {
+			q.or(conds)
+		}
+	}}
+	drivable := !lacks
+	for _, p := range ms {
+		m.rank = max(m.rank, p.rank)
+		drivable = drivable && p.drivable()
+	}
+	if drivable {
+		for _, p := range ms {
+			m.selects = append(m.selects, p.selects...)
+		}
+	}
+	return m, nil
 }
 
 // exists writes EXISTS (SELECT 1 FROM table a WHERE a.rid = rid AND a.k =

@@ -78,11 +78,23 @@ func (c *searcher) compileSort(t fhir.ResourceType, s search.Sort) (*sortKey, er
 	if !ok {
 		return nil, invalidSearch("_sort", "the search parameter %s has type %q, which results cannot be sorted by", s.Param, s.Type)
 	}
-	k := paramKey(t, s.Param)
 	col, agg, flag := cols.lo, "min", flagMin
 	if s.Desc {
 		col, agg, flag = cols.hi, "max", flagMax
 	}
+	if parts := search.UnionOf(t, s.Param); parts != nil {
+		// The key over the rows of all the parts (see union); no index
+		// lists them in that order.
+		ks := make([]any, len(parts))
+		for i, p := range parts {
+			ks[i] = paramKey(t, p)
+		}
+		a := c.alias()
+		return &sortKey{desc: s.Desc, expr: func(q *sq, rid string) {
+			q.w("(SELECT " + agg + "(" + a + "." + col + ") FROM " + table + " " + a + " WHERE " + a + ".rid = " + rid + " AND " + a + ".k IN ").in(ks).w(")")
+		}}, nil
+	}
+	k := paramKey(t, s.Param)
 	a, m := c.alias(), c.alias()
 	key := &sortKey{desc: s.Desc, expr: func(q *sq, rid string) {
 		q.w("(SELECT "+agg+"("+a+"."+col+") FROM "+table+" "+a+" WHERE "+a+".rid = "+rid+" AND "+a+".k = ?)", k)

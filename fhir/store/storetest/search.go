@@ -28,6 +28,7 @@ var searchTests = []test{
 	{name: "URIs", run: testSearchURIs},
 	{name: "Composites", run: testSearchComposites},
 	{name: "Missing", run: testSearchMissing},
+	{name: "Unions", run: testSearchUnions},
 	{name: "Chains", run: testSearchChains},
 	{name: "ReverseChains", run: testSearchReverseChains},
 	{name: "ChainPages", run: testSearchChainPages},
