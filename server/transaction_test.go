@@ -332,6 +332,13 @@ func TestBundleRequestErrors(t *testing.T) {
 		{"same fullUrl twice", txBundle("transaction", entry("POST", "Patient", patientJSON("", "X"), "urn:uuid:same"),
 			entry("POST", "Patient", patientJSON("", "Y"), "urn:uuid:same")), "Bundle.entry[1].fullUrl"},
 		{"create with an id", txBundle("transaction", entry("POST", "Patient/a", patientJSON("a", "X"), "")), "Bundle.entry[0].request"},
+		{"entry not an array", `{"resourceType":"Bundle","type":"transaction","entry":{}}`, "Bundle.entry"},
+		{"method not a string", `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":1,"url":"Patient"}}]}`,
+			"Bundle.entry[0].request.method"},
+		{"type in another case", `{"resourceType":"Bundle","Type":"transaction","entry":[]}`, "Bundle.type"},
+		{"type twice", `{"resourceType":"Bundle","type":"batch","type":"transaction","entry":[]}`, "Bundle.type"},
+		{"fullUrl not UTF-8", "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":[{\"fullUrl\":\"\xff\",\"request\":{\"method\":\"GET\",\"url\":\"Patient\"}}]}",
+			"Bundle.entry[0].fullUrl"},
 	}
 	for _, c := range cases {
 		r := ts.do(http.MethodPost, "/fhir", c.body)
@@ -339,6 +346,9 @@ func TestBundleRequestErrors(t *testing.T) {
 		exprs := strings.Split(strings.Join(expressions(t, r), "|"), "|")
 		if !slices.Contains(exprs, c.expr) {
 			t.Errorf("%s: expressions %v, want %s", c.name, exprs, c.expr)
+		}
+		if strings.Contains(string(r.Body), "server.") || strings.Contains(string(r.Body), "Go ") {
+			t.Errorf("%s: the answer names the server's code: %s", c.name, r.Body)
 		}
 	}
 	if r := ts.do(http.MethodPost, "/fhir", "{not json"); r.Status != http.StatusBadRequest {
