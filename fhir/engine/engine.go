@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -69,6 +70,7 @@ type Engine struct {
 	observe   func(ctx context.Context, r *fhir.Resource)
 	observed  []fhir.ResourceType
 	checkers  []Checker
+	gate      *gate
 }
 
 // Checker checks a resource beyond the base specification.
@@ -85,7 +87,7 @@ type Checker interface {
 func New(store Store, opts Options) (*Engine, error) {
 	e := &Engine{store: store, policy: opts.Policy, validator: opts.Validator, log: opts.Logger, params: opts.Params,
 		parseOpts: parse.Options{Base: strings.TrimSuffix(opts.Base, "/"), DefaultCount: opts.DefaultCount, MaxCount: opts.MaxCount,
-			Terminology: opts.Terminology}}
+			Terminology: opts.Terminology}, gate: newGate(runtime.GOMAXPROCS(0))}
 	if e.params == nil {
 		e.params = search.NewTable()
 	}
@@ -199,6 +201,10 @@ func invalid(code fhir.IssueType, expr, format string, args ...any) *fhir.Error 
 // to be stored with the given id ("": the body's own id, if it has one),
 // and extracts its search values.
 func (e *Engine) prepare(ctx context.Context, t fhir.ResourceType, id fhir.ID, body []byte) (*fhir.Prepared, *search.Index, error) {
+	if err := e.gate.enter(ctx); err != nil {
+		return nil, nil, err
+	}
+	defer e.gate.leave()
 	p, err := fhir.Prepare(body)
 	if err != nil {
 		return nil, nil, err
@@ -317,5 +323,5 @@ func (e *Engine) Setting(ctx context.Context, key string) (string, error) {
 
 // PutSetting sets a server setting ("" removes it).
 func (e *Engine) PutSetting(ctx context.Context, key, value string) error {
-	return e.store.Write(ctx, func(tx Tx) error { return tx.PutSetting(ctx, key, value) })
+	return e.write(ctx, func(tx Tx) error { return tx.PutSetting(ctx, key, value) })
 }

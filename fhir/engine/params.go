@@ -121,7 +121,7 @@ func (e *Engine) setPending(ctx context.Context, url string, pending bool) error
 	if pending {
 		value = "1"
 	}
-	if err := e.store.Write(ctx, func(tx Tx) error { return tx.PutSetting(ctx, pendingKey(url), value) }); err != nil {
+	if err := e.write(ctx, func(tx Tx) error { return tx.PutSetting(ctx, pendingKey(url), value) }); err != nil {
 		return err
 	}
 	e.custom.mu.Lock()
@@ -317,7 +317,7 @@ func (e *Engine) Reindex(ctx context.Context, types []fhir.ResourceType) (int, e
 			}
 			idxs[i] = stamped(idx, r)
 		}
-		err = e.store.Write(ctx, func(tx Tx) error {
+		err = e.write(ctx, func(tx Tx) error {
 			for i, r := range res.Resources {
 				if err := tx.Reindex(ctx, r, idxs[i]); err != nil {
 					return err

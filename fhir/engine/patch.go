@@ -119,7 +119,7 @@ func (e *Engine) patch(ctx context.Context, t fhir.ResourceType, id fhir.ID, ops
 			return nil, err
 		}
 		var res *Result
-		err = e.store.Write(ctx, func(tx Tx) error {
+		err = e.write(ctx, func(tx Tx) error {
 			now, err := tx.Read(ctx, t, id)
 			if err != nil {
 				return err

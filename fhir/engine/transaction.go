@@ -365,7 +365,7 @@ var txOrder = []string{"DELETE", "POST", "PUT", "PATCH"}
 // writeTx writes the plan in one store transaction.
 func (e *Engine) writeTx(ctx context.Context, plan *txPlan) ([]*Result, error) {
 	results := make([]*Result, len(plan.entries))
-	err := e.store.Write(ctx, func(tx Tx) error {
+	err := e.write(ctx, func(tx Tx) error {
 		for _, c := range plan.checks {
 			match, err := matchOne(ctx, tx, c.q, "a conditional entry")
 			if err != nil || idOf(match) != c.found {

@@ -43,7 +43,7 @@ func (e *Engine) Create(ctx context.Context, t fhir.ResourceType, body []byte, i
 	var res *Result
 	for range maxAttempts {
 		id := newID()
-		err = e.store.Write(ctx, func(tx Tx) error {
+		err = e.write(ctx, func(tx Tx) error {
 			res = nil
 			if cond != nil {
 				match, err := matchOne(ctx, tx, cond, "If-None-Exist")
@@ -289,12 +289,22 @@ func (e *Engine) delete(ctx context.Context, tx Tx, cur *fhir.Resource, ifMatch 
 	return &Result{Resource: r}, nil
 }
 
+// write runs fn in a write transaction of the store, fn's work ahead of
+// the preparations (see gate).
+func (e *Engine) write(ctx context.Context, fn func(tx Tx) error) error {
+	return e.store.Write(ctx, func(tx Tx) error {
+		e.gate.enterWriter()
+		defer e.gate.leave()
+		return fn(tx)
+	})
+}
+
 // retry runs fn in a write transaction, again when it loses a race with
 // another writer.
 func (e *Engine) retry(ctx context.Context, fn func(tx Tx) error) error {
 	var err error
 	for range maxAttempts {
-		err = e.store.Write(ctx, fn)
+		err = e.write(ctx, fn)
 		if !fhir.IsKind(err, fhir.KindConflict) {
 			return err
 		}
