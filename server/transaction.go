@@ -88,15 +88,15 @@ func (s *Server) postBundle(c *gin.Context) error {
 // location rather than by the server's Go types.
 func shapeErr(err error) *fhir.Error {
 	path := func(p jsontext.Pointer) string {
-		path := "Bundle"
+		out := "Bundle"
 		for tok := range p.Tokens() {
 			if _, err := strconv.Atoi(tok); err == nil {
-				path += "[" + tok + "]"
+				out += "[" + tok + "]"
 			} else {
-				path += "." + tok
+				out += "." + tok
 			}
 		}
-		return path
+		return out
 	}
 	var syn *jsontext.SyntacticError
 	if errors.As(err, &syn) && syn.Err != nil {
