@@ -57,17 +57,7 @@ func TestSearchResults(t *testing.T) {
 		{"Observation?patient=p2", []string{"o2"}, false},
 		{"Observation?subject=Patient/p1&_sort=-date", []string{"o1", "o3"}, true},
 	} {
-		r := ts.do(http.MethodGet, "/fhir/"+tc.query, nil)
-		wantStatus(t, r, http.StatusOK)
-		got := matchIDs(r)
-		want := slices.Clone(tc.want)
-		if !tc.order {
-			slices.Sort(got)
-			slices.Sort(want)
-		}
-		if !slices.Equal(got, want) {
-			t.Errorf("%s: matches %v, want %v", tc.query, got, want)
-		}
+		r := wantMatches(t, ts, "/fhir/"+tc.query, tc.want, tc.order)
 		if str(r.JSON, "type") != "searchset" {
 			t.Errorf("%s: Bundle type %q", tc.query, str(r.JSON, "type"))
 		}
@@ -230,18 +220,26 @@ func TestSearchUnionParameters(t *testing.T) {
 		{"_sort=combo-code", []string{"glu", "smk", "bp"}, true},
 		{"_sort=-combo-code", []string{"bp", "smk", "glu"}, true},
 	} {
-		r := ts.do(http.MethodGet, "/fhir/Observation?"+tc.query, nil)
-		wantStatus(t, r, http.StatusOK)
-		got := matchIDs(r)
-		want := slices.Clone(tc.want)
-		if !tc.order {
-			slices.Sort(got)
-			slices.Sort(want)
-		}
-		if !slices.Equal(got, want) {
-			t.Errorf("%s: matches %v, want %v", tc.query, got, want)
-		}
+		wantMatches(t, ts, "/fhir/Observation?"+tc.query, tc.want, tc.order)
 	}
+}
+
+// wantMatches searches path and checks the ids of its matches: want, in
+// that order when order is set, in any order otherwise.
+func wantMatches(t *testing.T, ts *testServer, path string, want []string, order bool) *response {
+	t.Helper()
+	r := ts.do(http.MethodGet, path, nil)
+	wantStatus(t, r, http.StatusOK)
+	got := matchIDs(r)
+	want = slices.Clone(want)
+	if !order {
+		slices.Sort(got)
+		slices.Sort(want)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("%s: matches %v, want %v", path, got, want)
+	}
+	return r
 }
 
 func entryRefs(r *response, mode string) []string {

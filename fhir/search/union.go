@@ -34,3 +34,9 @@ var unions = map[fhir.ResourceType]map[string][]string{
 func UnionOf(t fhir.ResourceType, code string) []string {
 	return unions[t][code]
 }
+
+// Unions returns the union parameters of resource type t with their parts
+// (nil when it has none). The map is shared: callers must not modify it.
+func Unions(t fhir.ResourceType) map[string][]string {
+	return unions[t]
+}

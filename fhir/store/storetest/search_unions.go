@@ -13,9 +13,8 @@ import (
 // type (search.UnionOf): those of their parts, as extraction gives them.
 // A store may keep either.
 func withUnions(f *fixture) *fixture {
-	for _, u := range []string{"combo-code", "combo-data-absent-reason", "combo-value-concept",
-		"combo-value-quantity", "combo-code-value-concept", "combo-code-value-quantity"} {
-		for _, part := range search.UnionOf(f.typ, u) {
+	for u, parts := range search.Unions(f.typ) {
+		for _, part := range parts {
 			for _, v := range f.idx.Tokens {
 				if v.Param == part {
 					v.Param = u
