@@ -44,3 +44,9 @@ func BenchmarkExtractObservation(b *testing.B) {
 }
 
 func fhirType(s string) fhir.ResourceType { return fhir.ResourceType(s) }
+
+// BenchmarkExtractCodeSystem extracts every search parameter of a
+// CodeSystem of 10,000 concepts, the size of a seeded terminology.
+func BenchmarkExtractCodeSystem(b *testing.B) {
+	benchmarkExtract(b, "CodeSystem", codeSystem(10000, 1))
+}

@@ -27,24 +27,42 @@ func dedupe(idx *search.Index, m counts) {
 	idx.Composites = dedupeComposites(idx.Composites, m.composites)
 }
 
+// dedupeScan is the number of values of one parameter up to which
+// dedupeTail compares each with those kept rather than use a map. Most
+// parameters have a few values, where the scan is cheaper; a CodeSystem's
+// code parameter or a large ValueSet's has thousands.
+const dedupeScan = 32
+
 // dedupeTail removes repeated values from s[start:], keeping the first of
-// each. The values of one parameter are few: a quadratic scan beats a map.
+// each in order.
 func dedupeTail[T comparable](s []T, start int) []T {
-	if len(s)-start < 2 {
+	n := len(s) - start
+	if n < 2 {
 		return s
 	}
 	out := start
-	for i := start; i < len(s); i++ {
-		dup := false
-		for j := start; j < out; j++ {
-			if s[j] == s[i] {
-				dup = true
-				break
+	if n > dedupeScan {
+		seen := make(map[T]struct{}, n)
+		for i := start; i < len(s); i++ {
+			if _, dup := seen[s[i]]; !dup {
+				seen[s[i]] = struct{}{}
+				s[out] = s[i]
+				out++
 			}
 		}
-		if !dup {
-			s[out] = s[i]
-			out++
+	} else {
+		for i := start; i < len(s); i++ {
+			dup := false
+			for j := start; j < out; j++ {
+				if s[j] == s[i] {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				s[out] = s[i]
+				out++
+			}
 		}
 	}
 	clear(s[out:])
