@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -130,14 +131,110 @@ func quoteFor(s string) string {
 }
 
 // batch answers every entry on its own: one failing does not stop the
-// others.
+// others. The entries run in the steps of a transaction (DELETE, POST,
+// PUT and PATCH, then GET and HEAD), as the specification considers a
+// batch to run, and within a step several at once (batchParallel), so
+// that their validation shares the cores and their writes share the
+// store's group commits rather than each waiting for a commit of its
+// own. Entries on one target (see batchTarget) run one after the
+// other, in the Bundle's order. The answers keep the Bundle's order.
 func (s *Server) batch(c *gin.Context, entries []entryIn) error {
 	out := newBundle("batch-response")
 	out.Entry = make([]bundleEntry, len(entries))
-	for i, en := range entries {
-		out.Entry[i] = s.subRequest(c, i, en)
+	for _, step := range batchSteps(entries, s.baseURL(c)) {
+		runGroups(step, batchParallel, func(i int) {
+			out.Entry[i] = s.subRequest(c, i, entries[i])
+		})
 	}
 	return s.writeBundle(c, out)
+}
+
+// batchParallel is the number of a batch's entries answered at once.
+// The engine bounds the entries validated at once by the cores; the
+// others wait for the store's writer, and the more wait, the more one
+// commit holds: a commit writes every page its writes touched (index
+// pages all over their b-trees) and syncs once, so that larger commits
+// write fewer pages per entry. Loading the first 60 Synthea bundles as
+// batches of updates from 4 clients: 4 at once 885 - 933 resources/s,
+// 16 at once 1,161 - 1,388, 64 at once 1,306.
+const batchParallel = 16
+
+// batchSteps sorts the entries of a batch into the steps of a
+// transaction, each a list of groups of entry indexes: the entries of a
+// group share a target and run in the Bundle's order.
+func batchSteps(entries []entryIn, base string) [][][]int {
+	steps := make([][][]int, 4)
+	groups := make([]map[string]int, 4) // target -> group of its step
+	for i, en := range entries {
+		step := 3 // GET, HEAD, and methods answered with an error
+		switch strings.ToUpper(en.Request.Method) {
+		case http.MethodDelete:
+			step = 0
+		case http.MethodPost:
+			step = 1
+		case http.MethodPut, http.MethodPatch:
+			step = 2
+		}
+		target := batchTarget(en, base)
+		if target == "" {
+			steps[step] = append(steps[step], []int{i})
+			continue
+		}
+		if groups[step] == nil {
+			groups[step] = map[string]int{}
+		}
+		g, ok := groups[step][target]
+		if !ok {
+			g = len(steps[step])
+			groups[step][target] = g
+			steps[step] = append(steps[step], nil)
+		}
+		steps[step][g] = append(steps[step][g], i)
+	}
+	return steps
+}
+
+// batchTarget names what an entry of a batch writes, for the entries that
+// must not run at the same time: the url of an update, patch or delete
+// (an id, or conditional criteria), and the criteria of a conditional
+// create (ifNoneExist), so that two creates on the same criteria create
+// one resource. Other entries have no target and run freely. A url
+// relative to the base and the same url in full are the same target.
+func batchTarget(en entryIn, base string) string {
+	u := strings.TrimPrefix(strings.TrimPrefix(en.Request.URL, base), "/")
+	switch strings.ToUpper(en.Request.Method) {
+	case http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return u
+	case http.MethodPost:
+		if en.Request.IfNoneExist != "" {
+			return u + "?" + en.Request.IfNoneExist
+		}
+	}
+	return ""
+}
+
+// runGroups calls answer for the entries of every group, the groups at
+// the same time, at most n at once, and the entries of a group one after
+// the other; it returns when all are answered.
+func runGroups(groups [][]int, n int, answer func(i int)) {
+	if len(groups) == 1 {
+		for _, i := range groups[0] {
+			answer(i)
+		}
+		return
+	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for _, g := range groups {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			for _, i := range g {
+				answer(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // transaction answers a transaction: its writes in one engine transaction,

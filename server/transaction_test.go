@@ -315,6 +315,61 @@ func TestBatchEntriesAreIndependent(t *testing.T) {
 	}
 }
 
+// TestBatchOrderAndTargets checks the order a batch runs in (the steps of
+// a transaction, its entries answered in the Bundle's order) and that the
+// entries of one step that share a target run one after the other.
+func TestBatchOrderAndTargets(t *testing.T) {
+	ts := newTestServer(t)
+	ts.do(http.MethodPut, "/fhir/Patient/old", patientJSON("old", "Old"))
+	const many = 40
+	var entries []map[string]any
+	// The read comes first in the Bundle, the delete it reads after it.
+	entries = append(entries,
+		entry("GET", "Patient/old", nil, ""),
+		entry("DELETE", "Patient/old", nil, ""),
+		entry("PUT", "Patient/twice", patientJSON("twice", "First"), ""),
+		entry("POST", "Patient", patientJSON("", "Cond", "urn:mrn|c1"), "", "ifNoneExist", "identifier=urn:mrn|c1"),
+		entry("PUT", ts.URL+"/fhir/Patient/twice", patientJSON("twice", "Second"), ""),
+		entry("POST", "Patient", patientJSON("", "Cond", "urn:mrn|c1"), "", "ifNoneExist", "identifier=urn:mrn|c1"),
+	)
+	for i := range many {
+		id := fmt.Sprintf("m%d", i)
+		entries = append(entries, entry("PUT", "Patient/"+id, patientJSON(id, "Many"), ""))
+	}
+	r := ts.do(http.MethodPost, "/fhir", txBundle("batch", entries...))
+	wantStatus(t, r, http.StatusOK)
+	list := responses(t, r, "batch-response", len(entries))
+	if s := str(list[0], "response", "status"); s != "410 Gone" {
+		t.Errorf("the read of a Patient the batch deletes answered %q, want 410 (deletes run before reads)", s)
+	}
+	if s := str(list[1], "response", "status"); s != "204 No Content" {
+		t.Errorf("delete: %q", s)
+	}
+	// The two updates of one Patient run in the Bundle's order.
+	if s, s2 := str(list[2], "response", "status"), str(list[4], "response", "status"); s != "201 Created" || s2 != "200 OK" {
+		t.Errorf("two updates of one Patient answered %q then %q, want 201 then 200", s, s2)
+	}
+	r = ts.do(http.MethodGet, "/fhir/Patient/twice", nil)
+	if got, v := str(r.JSON, "name", 0, "family"), str(r.JSON, "meta", "versionId"); got != "Second" || v != "2" {
+		t.Errorf("after two updates in one batch: family %q, version %s; want the second, version 2", got, v)
+	}
+	// Two creates on the same criteria create one Patient.
+	if s, s2 := str(list[3], "response", "status"), str(list[5], "response", "status"); s != "201 Created" || s2 != "200 OK" {
+		t.Errorf("two conditional creates answered %q and %q, want 201 then 200", s, s2)
+	}
+	r = ts.do(http.MethodGet, "/fhir/Patient?identifier=urn:mrn|c1", nil)
+	if n := len(get(r.JSON, "entry").([]any)); n != 1 {
+		t.Errorf("two conditional creates on one identifier stored %d Patients", n)
+	}
+	// Each answer is the answer to its entry.
+	for i := range many {
+		e := list[6+i]
+		if s, loc := str(e, "response", "status"), str(e, "response", "location"); s != "201 Created" || !strings.HasPrefix(loc, fmt.Sprintf("Patient/m%d/", i)) {
+			t.Errorf("entry %d: status %q, location %q", 6+i, s, loc)
+		}
+	}
+}
+
 func TestBundleRequestErrors(t *testing.T) {
 	ts := newTestServer(t)
 	cases := []struct {
