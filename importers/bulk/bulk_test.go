@@ -1,11 +1,13 @@
 package bulk_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -225,13 +227,33 @@ func TestLoadIsIdempotent(t *testing.T) {
 
 func TestLoadOverHTTP(t *testing.T) {
 	eng, _ := newEngine(t)
-	hs := httptest.NewServer(server.New(eng, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	srv := server.New(eng, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	var mu sync.Mutex
+	var posted []string // the type of each Bundle posted
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var b struct{ Type string }
+		json.Unmarshal(body, &b)
+		mu.Lock()
+		posted = append(posted, b.Type)
+		mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		srv.ServeHTTP(w, r)
+	}))
 	defer hs.Close()
 	sink := bulk.HTTPSink{Base: hs.URL + "/fhir", Client: hs.Client()}
 	p, problems := load(t, sink, "testdata")
 	checkProblems(t, problems)
 	if n := p.Resources.Load(); n != 12 {
 		t.Errorf("%d resources loaded, want 12", n)
+	}
+	// Each unit is sent as a transaction (each Bundle, and the NDJSON
+	// files' good lines two at a time: 2 + 4); the two Bundles with an
+	// invalid Observation are refused as such and sent again as batches.
+	// (The NDJSON files' bad lines never reach the server.)
+	slices.Sort(posted)
+	if want := []string{"batch", "batch", "transaction", "transaction", "transaction", "transaction", "transaction", "transaction"}; !slices.Equal(posted, want) {
+		t.Errorf("posted %v, want %v", posted, want)
 	}
 	first := versions(t, eng)
 	load(t, sink, "testdata")

@@ -78,8 +78,12 @@ func (s EngineSink) Load(ctx context.Context, items []Item) ([]error, error) {
 	return s.Engine.Import(ctx, in, engine.ImportOptions{SkipValidation: s.SkipValidation})
 }
 
-// HTTPSink stores items on a running server: one batch Bundle of updates
-// by id per unit.
+// HTTPSink stores items on a running server: a unit as one transaction
+// Bundle of updates by id, which the server validates entry by entry at
+// once and writes in one commit. A unit the server refuses as a
+// transaction (a resource invalid, or one resource twice) goes again as
+// a batch, which the server answers entry by entry, so that its good
+// resources load and each bad one is reported.
 type HTTPSink struct {
 	// Base is the FHIR base URL ("http://host:8080/fhir").
 	Base   string
@@ -87,8 +91,22 @@ type HTTPSink struct {
 }
 
 func (s HTTPSink) Load(ctx context.Context, items []Item) ([]error, error) {
+	errs, err := s.post(ctx, "transaction", items)
+	var refused *refusedErr
+	if !errors.As(err, &refused) {
+		return errs, err
+	}
+	return s.post(ctx, "batch", items)
+}
+
+// refusedErr is a transaction the server refused for what its entries
+// hold (400, 409, 412, 422), rather than for the request as a whole.
+type refusedErr struct{ error }
+
+// post sends items as a Bundle of type typ and returns the error of each.
+func (s HTTPSink) post(ctx context.Context, typ string, items []Item) ([]error, error) {
 	var buf bytes.Buffer
-	buf.WriteString(`{"resourceType":"Bundle","type":"batch","entry":[`)
+	buf.WriteString(`{"resourceType":"Bundle","type":"` + typ + `","entry":[`)
 	for i, it := range items {
 		if i > 0 {
 			buf.WriteByte(',')
@@ -117,7 +135,14 @@ func (s HTTPSink) Load(ctx context.Context, items []Item) ([]error, error) {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("the server answered %s: %s", resp.Status, diagnostics(body))
+		err := fmt.Errorf("the server answered %s: %s", resp.Status, diagnostics(body))
+		switch resp.StatusCode {
+		case http.StatusBadRequest, http.StatusConflict, http.StatusPreconditionFailed, http.StatusUnprocessableEntity:
+			if typ == "transaction" {
+				return nil, &refusedErr{err}
+			}
+		}
+		return nil, err
 	}
 	var out struct {
 		Entry []struct {
@@ -128,7 +153,7 @@ func (s HTTPSink) Load(ctx context.Context, items []Item) ([]error, error) {
 		} `json:"entry"`
 	}
 	if err := json.Unmarshal(body, &out); err != nil || len(out.Entry) != len(items) {
-		return nil, errors.New("the server's batch-response does not answer every entry")
+		return nil, fmt.Errorf("the server's %s-response does not answer every entry", typ)
 	}
 	errs := make([]error, len(items))
 	for i, e := range out.Entry {
