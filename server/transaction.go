@@ -264,13 +264,18 @@ func (s *Server) transaction(c *gin.Context, entries []entryIn) error {
 	}
 	out := newBundle("transaction-response")
 	out.Entry = make([]bundleEntry, len(entries))
-	for i, en := range entries {
+	var reads [][]int
+	for i := range entries {
 		if at[i] < 0 {
-			out.Entry[i] = s.subRequest(c, i, en)
+			reads = append(reads, []int{i})
 			continue
 		}
 		out.Entry[i] = s.writeEntry(c, results[at[i]])
 	}
+	// The reads, after the writes, several at once as a batch's.
+	runGroups(reads, batchParallel, func(i int) {
+		out.Entry[i] = s.subRequest(c, i, entries[i])
+	})
 	return s.writeBundle(c, out)
 }
 
