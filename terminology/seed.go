@@ -5,14 +5,17 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"embed"
+	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
 	"runtime"
 	"slices"
 	"sync"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/cpms-fhir/cpms/fhir"
 )
@@ -43,9 +46,9 @@ func LoadSeed(s *Service) error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			data, err := seedFS.ReadFile(name)
+			data, err := seedFile(name)
 			if err == nil {
-				err = s.LoadJSON(bytes.NewReader(data), true)
+				err = eachResource(data, s.loadResource)
 			}
 			if err != nil {
 				errs[i] = fmt.Errorf("terminology seed %s: %w", name, err)
@@ -59,6 +62,28 @@ func LoadSeed(s *Service) error {
 		}
 	}
 	return nil
+}
+
+// seedFile returns the JSON of an embedded seed file, gunzipped into a
+// buffer of its size (which gzip records at its end).
+func seedFile(name string) ([]byte, error) {
+	z, err := seedFS.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(z))
+	if err != nil {
+		return nil, err
+	}
+	var size uint32
+	if len(z) >= 4 {
+		size = binary.LittleEndian.Uint32(z[len(z)-4:])
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, int(size)+bytes.MinRead))
+	if _, err := buf.ReadFrom(zr); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), zr.Close()
 }
 
 // LoadJSON adds the CodeSystems, ValueSets and ConceptMaps of one JSON
@@ -79,50 +104,50 @@ func (s *Service) LoadJSON(r io.Reader, gzipped bool) error {
 	if err != nil {
 		return err
 	}
-	return eachResource(data, func(raw json.RawMessage) error { return s.loadResource(raw) })
+	return eachResource(data, s.loadResource)
 }
 
 // eachResource calls fn with each resource of a JSON document: the
-// document itself, or each entry of a Bundle, decoded one at a time as
-// the document streams by.
-func eachResource(data []byte, fn func(json.RawMessage) error) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+// document itself, or each entry of a Bundle, read one at a time as the
+// document streams by: the seed's large code systems are scanned once,
+// not once per level. fn may keep the bytes it is given.
+func eachResource(data []byte, fn func([]byte) error) error {
+	dec := jsontext.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return fmt.Errorf("not a JSON object")
 	}
 	resourceType, entries := "", 0
-	for dec.More() {
-		key, err := dec.Token()
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
 		if err != nil {
 			return err
 		}
-		switch key {
+		switch name.String() {
 		case "resourceType":
-			if err := dec.Decode(&resourceType); err != nil {
+			tok, err := dec.ReadToken()
+			if err != nil {
 				return err
 			}
+			resourceType = tok.String()
 		case "entry":
-			if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+			if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '[' {
 				return fmt.Errorf("entry is not an array")
 			}
-			for dec.More() {
-				var e struct {
-					Resource json.RawMessage `json:"resource"`
+			for dec.PeekKind() != ']' {
+				raw, err := entryResource(dec)
+				if err == nil {
+					err = fn(raw)
 				}
-				if err := dec.Decode(&e); err != nil {
-					return fmt.Errorf("entry[%d]: %w", entries, err)
-				}
-				if err := fn(e.Resource); err != nil {
+				if err != nil {
 					return fmt.Errorf("entry[%d]: %w", entries, err)
 				}
 				entries++
 			}
-			if _, err := dec.Token(); err != nil {
+			if _, err := dec.ReadToken(); err != nil {
 				return err
 			}
 		default:
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
+			if err := dec.SkipValue(); err != nil {
 				return err
 			}
 		}
@@ -131,6 +156,34 @@ func eachResource(data []byte, fn func(json.RawMessage) error) error {
 		return fn(data)
 	}
 	return nil
+}
+
+// entryResource reads a Bundle entry and returns a copy of its resource
+// (nil if it has none).
+func entryResource(dec *jsontext.Decoder) ([]byte, error) {
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	var raw []byte
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return nil, err
+		}
+		if name.String() != "resource" {
+			if err := dec.SkipValue(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		v, err := dec.ReadValue()
+		if err != nil {
+			return nil, err
+		}
+		raw = bytes.Clone(v) // v is the decoder's, valid until it reads on
+	}
+	_, err := dec.ReadToken()
+	return raw, err
 }
 
 // SeedDigest identifies the embedded seed: a server that stored one seed
@@ -161,19 +214,11 @@ func SeedResources(fn func(t fhir.ResourceType, id fhir.ID, body []byte) error) 
 		return err
 	}
 	for _, name := range names {
-		z, err := seedFS.ReadFile(name)
+		data, err := seedFile(name)
 		if err != nil {
 			return err
 		}
-		zr, err := gzip.NewReader(bytes.NewReader(z))
-		if err != nil {
-			return err
-		}
-		data, err := io.ReadAll(zr)
-		if err != nil {
-			return err
-		}
-		err = eachResource(data, func(raw json.RawMessage) error {
+		err = eachResource(data, func(raw []byte) error {
 			rt, err := resourceTypeOf(raw)
 			if err != nil {
 				return err
@@ -181,8 +226,10 @@ func SeedResources(fn func(t fhir.ResourceType, id fhir.ID, body []byte) error) 
 			if !slices.Contains(ResourceTypes, fhir.ResourceType(rt)) {
 				return nil
 			}
-			var head struct{ ID string }
-			if err := json.Unmarshal(raw, &head); err != nil {
+			var head struct {
+				ID string `json:"id"`
+			}
+			if err := jsonv2.Unmarshal(raw, &head); err != nil {
 				return err
 			}
 			return fn(fhir.ResourceType(rt), fhir.ID(head.ID), raw)
@@ -197,19 +244,18 @@ func SeedResources(fn func(t fhir.ResourceType, id fhir.ID, body []byte) error) 
 // resourceTypeOf reads the resourceType of a resource, looking at its
 // first member before decoding the whole.
 func resourceTypeOf(data []byte) (string, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if t, err := dec.Token(); err == nil && t == json.Delim('{') {
-		if key, err := dec.Token(); err == nil && key == "resourceType" {
-			var rt string
-			if err := dec.Decode(&rt); err == nil {
-				return rt, nil
+	dec := jsontext.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.ReadToken(); err == nil && tok.Kind() == '{' {
+		if key, err := dec.ReadToken(); err == nil && key.String() == "resourceType" {
+			if rt, err := dec.ReadToken(); err == nil && rt.Kind() == '"' {
+				return rt.String(), nil
 			}
 		}
 	}
 	var head struct {
 		ResourceType string `json:"resourceType"`
 	}
-	err := json.Unmarshal(data, &head)
+	err := jsonv2.Unmarshal(data, &head)
 	return head.ResourceType, err
 }
 
@@ -225,7 +271,7 @@ func (s *Service) loadResource(data []byte) error {
 	switch rt {
 	case "CodeSystem":
 		var cs CodeSystem
-		if err := json.Unmarshal(data, &cs); err != nil {
+		if err := jsonv2.Unmarshal(data, &cs); err != nil {
 			return err
 		}
 		if cs.URL != "" && cs.Content != "not-present" {
@@ -233,7 +279,7 @@ func (s *Service) loadResource(data []byte) error {
 		}
 	case "ValueSet":
 		var vs ValueSet
-		if err := json.Unmarshal(data, &vs); err != nil {
+		if err := jsonv2.Unmarshal(data, &vs); err != nil {
 			return err
 		}
 		if vs.URL != "" {
@@ -241,7 +287,7 @@ func (s *Service) loadResource(data []byte) error {
 		}
 	case "ConceptMap":
 		var cm ConceptMap
-		if err := json.Unmarshal(data, &cm); err != nil {
+		if err := jsonv2.Unmarshal(data, &cm); err != nil {
 			return err
 		}
 		if cm.URL != "" {

@@ -1,7 +1,10 @@
 package terminology
 
 import (
+	"errors"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -76,5 +79,43 @@ func TestLoadSeed(t *testing.T) {
 	m2, err = s.Translate(TranslateRequest{System: OrphaURL, Code: "ORPHA:558", TargetSystem: HPOURL})
 	if err != nil || len(m2) < 10 || m2[0].Concept.Display == "" {
 		t.Errorf("ORPHA:558 phenotypes: %d %v", len(m2), err)
+	}
+}
+
+// TestEachResource reads the resources of a Bundle (whatever the order of
+// an entry's members), of a lone resource, and refuses what is neither;
+// the bytes handed out stay valid after the walk.
+func TestEachResource(t *testing.T) {
+	var got []string
+	keep := func(b []byte) error { got = append(got, string(b)); return nil }
+	bundle := `{"resourceType":"Bundle","type":"collection","entry":[
+		{"fullUrl":"urn:a","resource":{"resourceType":"CodeSystem","id":"a"}},
+		{"resource":{"resourceType":"ValueSet","id":"b"},"search":{"mode":"match"}}],"total":2}`
+	if err := eachResource([]byte(bundle), keep); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`{"resourceType":"CodeSystem","id":"a"}`, `{"resourceType":"ValueSet","id":"b"}`}
+	if !slices.Equal(got, want) {
+		t.Errorf("Bundle: %q, want %q", got, want)
+	}
+	got = nil
+	lone := `{"resourceType":"CodeSystem","id":"c"}`
+	if err := eachResource([]byte(lone), keep); err != nil || !slices.Equal(got, []string{lone}) {
+		t.Errorf("a lone resource: %q, %v", got, err)
+	}
+	for _, bad := range []string{`[]`, `{"resourceType":"Bundle","entry":{}}`, `{"resourceType":"Bundle","entry":[{"resource":]}`} {
+		if err := eachResource([]byte(bad), keep); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+	// An entry without a resource is an error of the resource's reader.
+	err := eachResource([]byte(`{"resourceType":"Bundle","entry":[{"fullUrl":"urn:x"}]}`), func(b []byte) error {
+		if b == nil {
+			return errors.New("no resource")
+		}
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "entry[0]") {
+		t.Errorf("an entry without a resource: %v", err)
 	}
 }
