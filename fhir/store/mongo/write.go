@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"strconv"
@@ -707,23 +708,36 @@ func (s *Store) lockExclusive(ctx context.Context, id string) error {
 
 // lockShared takes the commit lock shared for transaction id, waiting
 // while a transaction holds it (or waits for it) exclusively. It returns
-// the lock to release.
+// the lock to release. While an exclusive holder is there it only looks:
+// a shared lock taken and dropped at each try would be seen, now and
+// then, by the holder waiting for the shared locks to end, and several
+// writers retrying in step could keep it waiting for ever.
 func (s *Store) lockShared(ctx context.Context, id string) ([]string, error) {
 	name := sharedPrefix + id
-	for wait := 1; ; wait++ {
-		if _, err := s.locks.InsertOne(ctx, &lockDoc{ID: name, Kind: lockShared, Owner: s.owner, Tx: id,
-			Exp: time.Now().Add(s.lease).UnixMilli()}); err != nil {
-			return nil, storeErr("lock the store", err)
-		}
+	exclusive := func() (bool, error) {
 		n, err := s.locks.CountDocuments(ctx, bson.D{{Key: "_id", Value: commitLock}})
+		return n > 0, err
+	}
+	for wait := 1; ; wait++ {
+		held, err := exclusive()
 		if err != nil {
-			s.unlock([]string{name})
 			return nil, storeErr("lock the store", err)
 		}
-		if n == 0 {
-			return []string{name}, nil
+		if !held {
+			if _, err := s.locks.InsertOne(ctx, &lockDoc{ID: name, Kind: lockShared, Owner: s.owner, Tx: id,
+				Exp: time.Now().Add(s.lease).UnixMilli()}); err != nil {
+				return nil, storeErr("lock the store", err)
+			}
+			// An exclusive holder may have come in between.
+			if held, err = exclusive(); err != nil {
+				s.unlock([]string{name})
+				return nil, storeErr("lock the store", err)
+			}
+			if !held {
+				return []string{name}, nil
+			}
+			s.unlock([]string{name})
 		}
-		s.unlock([]string{name})
 		if err := s.breakExpired(ctx, commitLock); err != nil {
 			return nil, err
 		}
@@ -797,10 +811,12 @@ func (s *Store) renewLocks() {
 	}
 }
 
-// backoff returns the wait before attempt n of something contended.
+// backoff returns the wait before attempt n of something contended:
+// doubling up to 100 ms, less a random part of up to a half, so that
+// processes waiting for one another do not keep retrying in step.
 func backoff(n int) time.Duration {
-	d := time.Millisecond << min(n, 7)
-	return min(d, 100*time.Millisecond)
+	d := min(time.Millisecond<<min(n, 7), 100*time.Millisecond)
+	return d - rand.N(d/2)
 }
 
 // sleep waits d or until ctx is done.
