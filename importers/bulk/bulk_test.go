@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -265,6 +266,83 @@ func TestLoadOverHTTP(t *testing.T) {
 	err := bulk.Load(t.Context(), files, bulk.HTTPSink{Base: "http://127.0.0.1:1/fhir"}, bulk.Options{}, &bulk.Progress{})
 	if err == nil || errors.Is(err, context.Canceled) {
 		t.Errorf("a load to no server: %v, want its error", err)
+	}
+}
+
+// TestLoadOverHTTPInParts: a unit too large for the server is sent in
+// halves until each part fits, and a resource over the limit alone is
+// reported while the rest loads; MaxBytes bounds the parts beforehand.
+func TestLoadOverHTTPInParts(t *testing.T) {
+	dir := t.TempDir()
+	var lines []string
+	for i := range 6 {
+		lines = append(lines, fmt.Sprintf(`{"resourceType":"Patient","id":"p%d","name":[{"family":"Part%d"}]}`, i, i))
+	}
+	big := `{"resourceType":"Patient","id":"big","name":[{"family":"` + strings.Repeat("x", 2000) + `"}]}`
+	lines = append(lines[:3], append([]string{big}, lines[3:]...)...)
+	if err := os.WriteFile(filepath.Join(dir, "parts.ndjson"), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		maxBytes  int   // the sink's bound (0: its default)
+		wantPosts []int // the entries of each transaction posted, in order
+	}{
+		// The 7 lines are over the server's 700 bytes; their halves: 3
+		// (taken), 4 (over); 2 (the big Patient and another: over), 2
+		// (taken); 1 (the big one: over, reported), 1 (taken).
+		{"halves", 0, []int{7, 3, 4, 2, 1, 1, 2}},
+		// Parts of one resource each: the big one is refused alone.
+		{"bounded", 1, []int{1, 1, 1, 1, 1, 1, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eng, _ := newEngine(t)
+			srv := server.New(eng, server.Options{Logger: slog.New(slog.DiscardHandler), MaxBodyBytes: 700})
+			var mu sync.Mutex
+			var posts []int
+			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				var b struct {
+					Type  string
+					Entry []json.RawMessage
+				}
+				json.Unmarshal(body, &b)
+				if b.Type != "transaction" {
+					t.Errorf("posted a %s", b.Type)
+				}
+				mu.Lock()
+				posts = append(posts, len(b.Entry))
+				mu.Unlock()
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				srv.ServeHTTP(w, r)
+			}))
+			defer hs.Close()
+			files, _, err := bulk.Files([]string{dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p bulk.Progress
+			var problems []string
+			sink := bulk.HTTPSink{Base: hs.URL + "/fhir", Client: hs.Client(), MaxBytes: tc.maxBytes}
+			err = bulk.Load(t.Context(), files, sink, bulk.Options{Workers: 1, Problem: func(pr bulk.Problem) {
+				problems = append(problems, pr.Error())
+			}}, &p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := p.Resources.Load(); n != 6 {
+				t.Errorf("%d resources loaded, want 6", n)
+			}
+			if len(problems) != 1 || !strings.Contains(problems[0], "line 4") || !strings.Contains(problems[0], "413") {
+				t.Errorf("problems %q, want the big Patient's, refused for its size", problems)
+			}
+			if !slices.Equal(posts, tc.wantPosts) {
+				t.Errorf("posted transactions of %v entries, want %v", posts, tc.wantPosts)
+			}
+			if n := versions(t, eng); n != 6 {
+				t.Errorf("%d versions stored, want 6", n)
+			}
+		})
 	}
 }
 

@@ -83,25 +83,80 @@ func (s EngineSink) Load(ctx context.Context, items []Item) ([]error, error) {
 // once and writes in one commit. A unit the server refuses as a
 // transaction (a resource invalid, or one resource twice) goes again as
 // a batch, which the server answers entry by entry, so that its good
-// resources load and each bad one is reported.
+// resources load and each bad one is reported. A unit larger than
+// MaxBytes, or than the server takes, is sent in parts (its resources'
+// references are already rewritten to their ids, so that the parts do
+// not depend on each other).
 type HTTPSink struct {
 	// Base is the FHIR base URL ("http://host:8080/fhir").
 	Base   string
 	Client *http.Client
+	// MaxBytes bounds the resources of one Bundle posted (default
+	// DefaultPostBytes).
+	MaxBytes int
 }
 
+// DefaultPostBytes is the default bound of HTTPSink.MaxBytes: half the
+// server's default limit on a request's body (16 MiB), for the Bundle's
+// own members.
+const DefaultPostBytes = 8 << 20
+
 func (s HTTPSink) Load(ctx context.Context, items []Item) ([]error, error) {
+	limit := s.MaxBytes
+	if limit <= 0 {
+		limit = DefaultPostBytes
+	}
+	errs := make([]error, 0, len(items))
+	for len(items) > 0 {
+		n, size := 1, len(items[0].Body)
+		for n < len(items) && size+len(items[n].Body) <= limit {
+			size += len(items[n].Body)
+			n++
+		}
+		part, err := s.loadPart(ctx, items[:n])
+		if err != nil {
+			return nil, err
+		}
+		errs = append(errs, part...)
+		items = items[n:]
+	}
+	return errs, nil
+}
+
+// loadPart posts items as a transaction, and again as a batch if the
+// server refuses the transaction for one of them; in halves if it is
+// over the server's size limit (a resource alone over it is reported).
+func (s HTTPSink) loadPart(ctx context.Context, items []Item) ([]error, error) {
 	errs, err := s.post(ctx, "transaction", items)
 	var refused *refusedErr
 	if !errors.As(err, &refused) {
 		return errs, err
 	}
-	return s.post(ctx, "batch", items)
+	if !refused.tooLarge {
+		return s.post(ctx, "batch", items)
+	}
+	if len(items) == 1 {
+		return []error{refused.error}, nil
+	}
+	half := len(items) / 2
+	first, err := s.loadPart(ctx, items[:half])
+	if err != nil {
+		return nil, err
+	}
+	rest, err := s.loadPart(ctx, items[half:])
+	if err != nil {
+		return nil, err
+	}
+	return append(first, rest...), nil
 }
 
 // refusedErr is a transaction the server refused for what its entries
-// hold (400, 409, 412, 422), rather than for the request as a whole.
-type refusedErr struct{ error }
+// hold (400, 409, 412, 422) or for its size (413), rather than for the
+// request as a whole.
+type refusedErr struct {
+	error
+	tooLarge bool
+}
 
 // post sends items as a Bundle of type typ and returns the error of each.
 func (s HTTPSink) post(ctx context.Context, typ string, items []Item) ([]error, error) {
@@ -139,7 +194,11 @@ func (s HTTPSink) post(ctx context.Context, typ string, items []Item) ([]error, 
 		switch resp.StatusCode {
 		case http.StatusBadRequest, http.StatusConflict, http.StatusPreconditionFailed, http.StatusUnprocessableEntity:
 			if typ == "transaction" {
-				return nil, &refusedErr{err}
+				return nil, &refusedErr{error: err}
+			}
+		case http.StatusRequestEntityTooLarge:
+			if typ == "transaction" {
+				return nil, &refusedErr{error: err, tooLarge: true}
 			}
 		}
 		return nil, err
