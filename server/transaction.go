@@ -141,7 +141,7 @@ func quoteFor(s string) string {
 func (s *Server) batch(c *gin.Context, entries []entryIn) error {
 	out := newBundle("batch-response")
 	out.Entry = make([]bundleEntry, len(entries))
-	for _, step := range batchSteps(entries, s.baseURL(c)) {
+	for _, step := range s.batchSteps(c, entries) {
 		runGroups(step, batchParallel, func(i int) {
 			out.Entry[i] = s.subRequest(c, i, entries[i])
 		})
@@ -162,12 +162,13 @@ const batchParallel = 16
 // batchSteps sorts the entries of a batch into the steps of a
 // transaction, each a list of groups of entry indexes: the entries of a
 // group share a target and run in the Bundle's order.
-func batchSteps(entries []entryIn, base string) [][][]int {
+func (s *Server) batchSteps(c *gin.Context, entries []entryIn) [][][]int {
 	steps := make([][][]int, 4)
 	groups := make([]map[string]int, 4) // target -> group of its step
 	for i, en := range entries {
+		method := strings.ToUpper(en.Request.Method)
 		step := 3 // GET, HEAD, and methods answered with an error
-		switch strings.ToUpper(en.Request.Method) {
+		switch method {
 		case http.MethodDelete:
 			step = 0
 		case http.MethodPost:
@@ -175,7 +176,7 @@ func batchSteps(entries []entryIn, base string) [][][]int {
 		case http.MethodPut, http.MethodPatch:
 			step = 2
 		}
-		target := batchTarget(en, base)
+		target := s.batchTarget(c, method, en)
 		if target == "" {
 			steps[step] = append(steps[step], []int{i})
 			continue
@@ -198,19 +199,26 @@ func batchSteps(entries []entryIn, base string) [][][]int {
 // must not run at the same time: the url of an update, patch or delete
 // (an id, or conditional criteria), and the criteria of a conditional
 // create (ifNoneExist), so that two creates on the same criteria create
-// one resource. Other entries have no target and run freely. A url
-// relative to the base and the same url in full are the same target.
-func batchTarget(en entryIn, base string) string {
-	u := strings.TrimPrefix(strings.TrimPrefix(en.Request.URL, base), "/")
-	switch strings.ToUpper(en.Request.Method) {
+// one resource. Other entries, and those whose url is refused, have no
+// target and run freely. The url is read as the entry's request is
+// (entryURL): relative or in full, its query in any order, one target.
+func (s *Server) batchTarget(c *gin.Context, method string, en entryIn) string {
+	u := en.Request.URL
+	switch method {
 	case http.MethodPut, http.MethodPatch, http.MethodDelete:
-		return u
 	case http.MethodPost:
-		if en.Request.IfNoneExist != "" {
-			return u + "?" + en.Request.IfNoneExist
+		if en.Request.IfNoneExist == "" {
+			return ""
 		}
+		u += "?" + en.Request.IfNoneExist
+	default:
+		return ""
 	}
-	return ""
+	path, query, err := s.entryURL(c, u)
+	if err != nil {
+		return ""
+	}
+	return path + "?" + query.Encode()
 }
 
 // runGroups calls answer for the entries of every group, the groups at
