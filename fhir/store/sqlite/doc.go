@@ -33,9 +33,11 @@
 // cursors. _id and _lastUpdated are answered from the resource table.
 //
 // Writes go through one connection in serialised transactions
-// (synchronous=FULL: a committed write survives a power loss), and a
-// connection of their own copies the log back into the database file in
-// the background (checkpoint.go); reads use a pool of read-only
+// (synchronous=FULL: a committed write survives a power loss), which
+// write the log through internal/walvfs (the frames of a commit reach the
+// file in a few system calls rather than two each), and a connection of
+// their own copies the log back into the database file in the background
+// (checkpoint.go); reads use a pool of read-only
 // connections that see the last committed state, a search one snapshot.
 // The driver is modernc.org/sqlite (pure Go, so the binary builds without
 // cgo), chosen by the benchmark in internal/sqlitebench;

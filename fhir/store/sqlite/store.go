@@ -17,6 +17,7 @@ import (
 
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/engine"
+	"github.com/cpms-fhir/cpms/internal/walvfs"
 )
 
 // Options configure a Store.
@@ -83,9 +84,15 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	// savepoints of a group commit run again) in memory rather than in
 	// temporary files. The writer checkpoints the log itself only past
 	// walBackstop pages: a connection of its own does it in the
-	// background (checkpoint.go).
+	// background (checkpoint.go). The writer writes its log through
+	// walvfs, which gathers the frames of a commit into a few system
+	// calls; that requires synchronous=FULL.
 	common := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)"
-	if s.w, err = sql.Open("sqlite", common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_pragma=temp_store(2)&_pragma=wal_autocheckpoint("+strconv.Itoa(walBackstop)+")&_txlock=immediate"); err != nil {
+	if err := walvfs.Register(); err != nil {
+		s.closeAll()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if s.w, err = sql.Open("sqlite", common+"&vfs="+walvfs.Name+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_pragma=temp_store(2)&_pragma=wal_autocheckpoint("+strconv.Itoa(walBackstop)+")&_txlock=immediate"); err != nil {
 		s.closeAll()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
