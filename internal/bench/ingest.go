@@ -56,6 +56,10 @@ type ingestRun struct {
 	way, name string
 	resources int
 	elapsed   time.Duration
+	// units are the durations of the run's units, shortest first: a
+	// bundle's transaction over HTTP (a), the importer's load of a bundle's
+	// file, validation included (b), a bundle's store transaction (c).
+	units []time.Duration
 }
 
 func (r ingestRun) perSec() float64 { return float64(r.resources) / r.elapsed.Seconds() }
@@ -67,7 +71,8 @@ func (r ingestRun) perSec() float64 { return float64(r.resources) / r.elapsed.Se
 // the clock starts): the limit the other two are measured against. (b)
 // and (c) load as the importer does (the collector tuned for a load, the
 // embedded store's search indexes built at the end); (a) runs the server
-// as "cpms serve" does.
+// as "cpms serve" does. Besides resources/s, each way prints the latency
+// percentiles of its bundles (units): how long an EHR waits for one.
 func Ingest(ctx context.Context, opts IngestOptions, w io.Writer) error {
 	var bundles [][]byte
 	resources := 0
@@ -128,11 +133,22 @@ func Ingest(ctx context.Context, opts IngestOptions, w io.Writer) error {
 		os.RemoveAll(dir)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "way\tresources\tseconds\tresources/s\t")
+	fmt.Fprintln(tw, "way\tresources\tseconds\tresources/s\tunits\tp50 ms\tp95 ms\tp99 ms\t")
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.0f\t\n", r.name, r.resources, r.elapsed.Seconds(), r.perSec())
+		ms := func(p int) float64 { return float64(quantile(r.units, p)) / float64(time.Millisecond) }
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.0f\t%d\t%.1f\t%.1f\t%.1f\t\n", r.name, r.resources, r.elapsed.Seconds(), r.perSec(),
+			len(r.units), ms(50), ms(95), ms(99))
 	}
 	if err := tw.Flush(); err != nil {
+		return err
+	}
+	unit := map[string]string{"a": "its transaction over HTTP (a)", "b": "its file loaded by the importer (b)",
+		"c": "its store transaction (c)"}
+	var units []string
+	for _, r := range runs {
+		units = append(units, unit[r.way])
+	}
+	if _, err := fmt.Fprintf(w, "a unit is a bundle: %s\n", strings.Join(units, ", ")); err != nil {
 		return err
 	}
 	var limit float64
@@ -201,13 +217,16 @@ func ingestHTTP(ctx context.Context, opts IngestOptions, dir string, bundles [][
 	defer ts.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: opts.Clients}, Timeout: 10 * time.Minute}
 	var stored atomic.Int64
+	var units timings
 	start := time.Now()
 	err = fanOut(opts.Clients, bundles, func(b []byte) error {
-		n, err := postTransaction(ctx, client, ts.URL+"/fhir", b)
-		stored.Add(int64(n))
-		return err
+		return units.time(func() error {
+			n, err := postTransaction(ctx, client, ts.URL+"/fhir", b)
+			stored.Add(int64(n))
+			return err
+		})
 	})
-	return ingestRun{resources: int(stored.Load()), elapsed: time.Since(start)}, err
+	return ingestRun{resources: int(stored.Load()), elapsed: time.Since(start), units: units.sorted()}, err
 }
 
 // fanOut calls fn on every item from workers goroutines and returns the
@@ -295,11 +314,12 @@ func ingestImport(ctx context.Context, opts IngestOptions, dir string, bundles [
 	// small compared with the load, and built in the time measured.
 	sink := bulk.EngineSink{Engine: eng}
 	sink.Indexes, _ = store.(bulk.IndexDeferrer)
+	timed := &timedSink{Sink: sink}
 	defer bulk.TuneGC()()
 	start := time.Now()
 	err = sink.Begin(ctx, list)
 	if err == nil {
-		err = bulk.Load(ctx, list, sink, bulk.Options{Problem: func(pr bulk.Problem) {
+		err = bulk.Load(ctx, list, timed, bulk.Options{Problem: func(pr bulk.Problem) {
 			if problem == nil {
 				problem = pr
 			}
@@ -310,7 +330,27 @@ func ingestImport(ctx context.Context, opts IngestOptions, dir string, bundles [
 	if err == nil {
 		err = problem
 	}
-	return ingestRun{resources: int(p.Resources.Load()), elapsed: elapsed}, err
+	return ingestRun{resources: int(p.Resources.Load()), elapsed: elapsed, units: timed.units.sorted()}, err
+}
+
+// timedSink records how long its sink takes to load each unit.
+type timedSink struct {
+	bulk.Sink
+	units timings
+}
+
+func (t *timedSink) Load(ctx context.Context, items []bulk.Item) (errs []error, err error) {
+	t.units.time(func() error {
+		errs, err = t.Sink.Load(ctx, items)
+		return err
+	})
+	return errs, err
+}
+
+// put is a resource for the store alone, with its search values.
+type put struct {
+	r   *fhir.Resource
+	idx *search.Index
 }
 
 // ingestStore writes the resources straight into the store, a bundle per
@@ -323,10 +363,6 @@ func ingestStore(ctx context.Context, opts IngestOptions, dir string, bundles []
 	}
 	defer store.Close()
 	x := extract.New(search.NewTable(), extract.Options{})
-	type put struct {
-		r   *fhir.Resource
-		idx *search.Index
-	}
 	prepared := make([][]put, len(bundles))
 	total := 0
 	seen := map[string]bool{} // the Organizations and Practitioners bundles share
@@ -364,23 +400,29 @@ func ingestStore(ctx context.Context, opts IngestOptions, dir string, bundles []
 			return ingestRun{}, err
 		}
 	}
+	var units timings
 	err = fanOut(opts.Clients, prepared, func(ps []put) error {
-		return store.Write(ctx, func(tx engine.Tx) error {
-			now := tx.Now()
-			for _, p := range ps {
-				p.r.LastUpdated = now
-				ms := now.UnixMilli()
-				idx := *p.idx
-				idx.Dates = append(idx.Dates[:len(idx.Dates):len(idx.Dates)], search.Date{Param: "_lastUpdated", Lo: ms, Hi: ms + 1})
-				if err := tx.Put(ctx, p.r, &idx); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		return units.time(func() error { return writeBundle(ctx, store, ps) })
 	})
 	if deferrer != nil {
 		err = errors.Join(err, deferrer.BuildIndexes(ctx))
 	}
-	return ingestRun{resources: total, elapsed: time.Since(start)}, err
+	return ingestRun{resources: total, elapsed: time.Since(start), units: units.sorted()}, err
+}
+
+// writeBundle writes the resources of one bundle in one store transaction.
+func writeBundle(ctx context.Context, store engine.Store, ps []put) error {
+	return store.Write(ctx, func(tx engine.Tx) error {
+		now := tx.Now()
+		for _, p := range ps {
+			p.r.LastUpdated = now
+			ms := now.UnixMilli()
+			idx := *p.idx
+			idx.Dates = append(idx.Dates[:len(idx.Dates):len(idx.Dates)], search.Date{Param: "_lastUpdated", Lo: ms, Hi: ms + 1})
+			if err := tx.Put(ctx, p.r, &idx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

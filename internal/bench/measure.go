@@ -86,7 +86,7 @@ func (c *client) latencies(ctx context.Context, targets []*target, paths []func(
 	out := make([]Stats, len(targets))
 	for j, l := range lat {
 		slices.Sort(l)
-		out[j] = Stats{P50: l[len(l)/2], P99: l[min(len(l)-1, len(l)*99/100)], Requests: len(l)}
+		out[j] = Stats{P50: quantile(l, 50), P99: quantile(l, 99), Requests: len(l)}
 	}
 	return out, nil
 }
@@ -115,4 +115,38 @@ func (c *client) throughput(ctx context.Context, clients int, d time.Duration, n
 	}
 	wg.Wait()
 	return float64(done.Load()) / time.Since(start).Seconds(), firstErr
+}
+
+// quantile returns the p-th percentile of sorted, the nearest rank below.
+func quantile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, len(sorted)*p/100)]
+}
+
+// timings collects the durations of operations run concurrently.
+type timings struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+// time runs fn and records how long it took.
+func (t *timings) time(fn func() error) error {
+	start := time.Now()
+	err := fn()
+	d := time.Since(start)
+	t.mu.Lock()
+	t.d = append(t.d, d)
+	t.mu.Unlock()
+	return err
+}
+
+// sorted returns the durations recorded, shortest first.
+func (t *timings) sorted() []time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := slices.Clone(t.d)
+	slices.Sort(out)
+	return out
 }
