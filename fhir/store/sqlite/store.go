@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -184,15 +183,18 @@ func lockDir(dir string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: lock data directory: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockFile(f); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, errLocked) {
 			return nil, fmt.Errorf("sqlite: the data directory %s is in use by another process", dir)
 		}
 		return nil, fmt.Errorf("sqlite: lock data directory: %w", err)
 	}
 	return f, nil
 }
+
+// errLocked is what lockFile returns when another process holds the lock.
+var errLocked = errors.New("locked")
 
 // ReleaseIdle closes the idle read connections, and with them the pages
 // of the database file they mapped into memory; the next reads open new
