@@ -117,7 +117,8 @@ func (c *client) throughput(ctx context.Context, clients int, d time.Duration, n
 	return float64(done.Load()) / time.Since(start).Seconds(), firstErr
 }
 
-// quantile returns the p-th percentile of sorted, the nearest rank below.
+// quantile returns the p-th percentile of sorted: its element at index
+// len*p/100 (the last for p = 100).
 func quantile(sorted []time.Duration, p int) time.Duration {
 	if len(sorted) == 0 {
 		return 0
