@@ -16,7 +16,7 @@ import (
 	"github.com/cpms-fhir/cpms/fhir/search"
 )
 
-func openTest(t *testing.T, dir string) *Store {
+func openTest(t testing.TB, dir string) *Store {
 	t.Helper()
 	s, err := Open(t.Context(), dir, Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

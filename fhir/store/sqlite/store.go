@@ -79,9 +79,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	// Page caches: the writer's is large, since index inserts land all
 	// over their b-trees (keys are hashes); readers share the file through
 	// the operating system's cache, mapped into memory. The writer keeps
-	// its statement sub-journals (of multi-row statements, and of the
-	// savepoints of a group commit run again) in memory rather than in
-	// temporary files. The writer checkpoints the log itself only past
+	// its sub-journals (of the savepoints of a group commit run again, and
+	// of the statements that need one) in memory rather than in temporary
+	// files. The writer checkpoints the log itself only past
 	// walBackstop pages: a connection of its own does it in the
 	// background (checkpoint.go). The writer writes its log through
 	// walvfs, which gathers the frames of a commit into a few system

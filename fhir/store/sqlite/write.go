@@ -58,12 +58,10 @@ type writeReq struct {
 //
 // The transactions run first one after the other with nothing between
 // them: savepoints are not free, since every page a statement changes
-// under one is copied to a sub-journal (and a multi-row statement under
-// one walks that sub-journal when it ends), which cost a third of the
-// writer's time on bulk loads. A transaction that fails before it wrote
-// anything needs no undoing. Only when one fails after it wrote is the
-// SQLite transaction rolled back and the batch run again, each
-// transaction in its own savepoint (the store's contract lets a
+// under one is first copied to a sub-journal. A transaction that fails
+// before it wrote anything needs no undoing. Only when one fails after it
+// wrote is the SQLite transaction rolled back and the batch run again,
+// each transaction in its own savepoint (the store's contract lets a
 // transaction's function run again).
 func (s *Store) runBatch(batch []*writeReq) {
 	if s.runGroup(batch, false) {
@@ -117,7 +115,7 @@ func (s *Store) runGroup(batch []*writeReq, savepoints bool) bool {
 				return true
 			}
 		}
-		t := &tx{s: s, b: b, tx: sqlTx, seq: seq, last: last, savepoint: savepoints}
+		t := &tx{s: s, b: b, tx: sqlTx, seq: seq, last: last}
 		r.err, r.panicked = runFn(r.ctx, t, r.fn)
 		if r.err == nil && r.panicked == nil {
 			if savepoints {
@@ -228,22 +226,10 @@ type tx struct {
 	flushed bool
 	// dates are the date statistics t wrote to datestat.
 	dates map[int64]dateStat
-	// savepoint says t runs in a savepoint of a group commit (see
-	// multiRowPuts).
-	savepoint bool
 	// wrote says t changed the database: if it fails, only a rollback
 	// undoes it (see runBatch).
 	wrote bool
 }
-
-// multiRowPuts bounds the resources a group commit writes with index
-// rows inserted several per statement. Past it, in a savepoint, rows go
-// one per statement: a statement of several rows keeps a statement
-// journal, and closing one walks the sub-journal of the whole batch
-// (SQLite's in-memory journal is a list of small chunks), which made a
-// large transaction quadratic: 530 Synthea resources/s on the store alone
-// instead of 3,100. Small transactions keep the cheaper statements.
-const multiRowPuts = 64
 
 // batchState is what the transactions of a batch share: the statements
 // bound to the SQLite transaction, and the changes to typecount and
@@ -253,8 +239,6 @@ type batchState struct {
 	tx     *sql.Tx
 	stmts  map[*sql.Stmt]*sql.Stmt
 	counts counts
-	// puts counts the resources the batch wrote (see multiRowPuts).
-	puts int
 	// dates are the date statistics the succeeded transactions wrote.
 	dates map[int64]dateStat
 }
@@ -413,7 +397,6 @@ func (t *tx) Put(ctx context.Context, r *fhir.Resource, idx *search.Index) error
 		return err
 	}
 	ctx = context.WithoutCancel(ctx)
-	t.b.puts++
 	wrote := t.wrote
 	t.wrote = true
 	seq := t.seq + 1
@@ -490,9 +473,6 @@ func (t *tx) index(ctx context.Context, rid int64, r *fhir.Resource, idx *search
 		exec: func(ctx context.Context, table string, rows [][]any) error {
 			for len(rows) > 0 {
 				i := min(bits.Len(uint(len(rows)))-1, maxChunk)
-				if t.savepoint && t.b.puts >= multiRowPuts {
-					i = 0
-				}
 				n := 1 << i
 				var args []any
 				if n == 1 {
