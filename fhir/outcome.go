@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"encoding/json"
+	"errors"
 )
 
 // Severity is an OperationOutcome issue severity.
@@ -82,6 +83,22 @@ func Outcome(issues []Issue) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// ParseOutcome returns the issues of an OperationOutcome.
+func ParseOutcome(b []byte) ([]Issue, error) {
+	var o outcomeJSON
+	if err := json.Unmarshal(b, &o); err != nil {
+		return nil, err
+	}
+	if o.ResourceType != "OperationOutcome" {
+		return nil, errors.New("not an OperationOutcome")
+	}
+	issues := make([]Issue, len(o.Issue))
+	for i, is := range o.Issue {
+		issues[i] = Issue{is.Severity, is.Code, is.Diagnostics, is.Expression}
+	}
+	return issues, nil
 }
 
 // HasErrors reports whether any issue is an error or fatal.

@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -25,6 +26,15 @@ func TestConditionalCreate(t *testing.T) {
 		if got := str(r.JSON, "name", 0, "family"); got != "One" {
 			t.Errorf("If-None-Exist %s: answered family %q, want the existing One", crit, got)
 		}
+		if loc := r.Header.Get("Content-Location"); !strings.HasSuffix(loc, "/fhir/Patient/"+id+"/_history/1") {
+			t.Errorf("If-None-Exist %s: Content-Location %q, want the existing Patient's", crit, loc)
+		}
+	}
+	// With return=minimal too, the answer says which resource it found.
+	r = ts.do(http.MethodPost, "/fhir/Patient", patientJSON("", "Other", "urn:s|1"), "If-None-Exist", "identifier=urn:s|1", "Prefer", "return=minimal")
+	wantStatus(t, r, http.StatusOK)
+	if loc := r.Header.Get("Content-Location"); !strings.HasSuffix(loc, "/fhir/Patient/"+id+"/_history/1") {
+		t.Errorf("return=minimal: Content-Location %q", loc)
 	}
 	if n := ts.historyCount("/fhir/_history"); n != 1 {
 		t.Errorf("%d versions stored, want 1", n)
@@ -127,8 +137,15 @@ func TestConditionalDelete(t *testing.T) {
 		t.Errorf("%d versions, want 2", n)
 	}
 
-	// One match: deleted.
-	r = ts.do(http.MethodDelete, "/fhir/Patient?identifier=urn:s|d1", nil)
+	// If-Match must name the match's version: a stale one, or one
+	// without a match, deletes nothing.
+	wantStatus(t, ts.do(http.MethodDelete, "/fhir/Patient?identifier=urn:s|d1", nil, "If-Match", `W/"9"`), http.StatusPreconditionFailed)
+	wantStatus(t, ts.do(http.MethodDelete, "/fhir/Patient?identifier=urn:s|none", nil, "If-Match", `W/"1"`), http.StatusPreconditionFailed)
+	wantStatus(t, ts.do(http.MethodDelete, "/fhir/Patient?identifier=urn:s|none", nil, "If-Match", "*"), http.StatusPreconditionFailed)
+	wantStatus(t, ts.do(http.MethodGet, "/fhir/Patient/"+id, nil), http.StatusOK)
+
+	// One match: deleted (with If-Match naming its version).
+	r = ts.do(http.MethodDelete, "/fhir/Patient?identifier=urn:s|d1", nil, "If-Match", `W/"1"`)
 	if r.Status != http.StatusOK && r.Status != http.StatusNoContent {
 		t.Fatalf("conditional delete: status %d", r.Status)
 	}

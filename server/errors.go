@@ -35,6 +35,17 @@ var statusOf = map[fhir.Kind]struct {
 	fhir.KindUnavailable:        {http.StatusServiceUnavailable, fhir.IssueTransient},
 }
 
+// kindOf returns the error kind answered with an HTTP status, or
+// KindInternal for a status no kind has.
+func kindOf(status int) fhir.Kind {
+	for k, m := range statusOf {
+		if m.status == status {
+			return k
+		}
+	}
+	return fhir.KindInternal
+}
+
 // fail answers err as an OperationOutcome with the status of its kind.
 // Internal errors are logged with their cause; the client gets a generic
 // message and the request id to quote.

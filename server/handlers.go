@@ -129,7 +129,11 @@ func (s *Server) delete(c *gin.Context, t fhir.ResourceType, id fhir.ID) error {
 }
 
 func (s *Server) conditionalDelete(c *gin.Context, t fhir.ResourceType) error {
-	res, err := s.eng.ConditionalDelete(c.Request.Context(), t, criteria(c))
+	ifMatch, err := parseIfMatch(c.Request)
+	if err != nil {
+		return err
+	}
+	res, err := s.eng.ConditionalDelete(c.Request.Context(), t, criteria(c), ifMatch)
 	if err != nil {
 		return err
 	}

@@ -61,8 +61,13 @@ func (s *Server) writeResult(c *gin.Context, res *engine.Result, created int) {
 		return
 	}
 	setVersionHeaders(c, r)
-	if res.Created {
+	switch {
+	case res.Created:
 		c.Header("Location", s.baseURL(c)+"/"+r.Ref()+"/_history/"+r.VersionID())
+	case !r.Deleted:
+		// The version the answer describes: written by an update or a
+		// patch, or found by a conditional create.
+		c.Header("Content-Location", s.baseURL(c)+"/"+r.Ref()+"/_history/"+r.VersionID())
 	}
 	if r.Deleted {
 		if res.Unchanged {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -143,7 +144,7 @@ func (s *Server) batch(c *gin.Context, entries []entryIn) error {
 	out.Entry = make([]bundleEntry, len(entries))
 	for _, step := range s.batchSteps(c, entries) {
 		runGroups(step, batchParallel, func(i int) {
-			out.Entry[i] = s.subRequest(c, i, entries[i])
+			out.Entry[i], _ = s.subRequest(c.Request.Context(), c, i, entries[i])
 		})
 	}
 	return s.writeBundle(c, out)
@@ -246,14 +247,18 @@ func runGroups(groups [][]int, n int, answer func(i int)) {
 }
 
 // transaction answers a transaction: its writes in one engine transaction,
-// then its reads.
+// then its reads, inside that transaction, so that they see its writes
+// and a read that fails (an unknown resource, a refused search) fails the
+// whole transaction as a write would.
 func (s *Server) transaction(c *gin.Context, entries []entryIn) error {
 	var writes []engine.TxEntry
+	var reads []int
 	at := make([]int, len(entries)) // the write of entry i, or -1
 	for i, en := range entries {
 		at[i] = -1
 		m := strings.ToUpper(en.Request.Method)
 		if m == http.MethodGet || m == http.MethodHead {
+			reads = append(reads, i)
 			continue
 		}
 		w, err := s.txEntry(c, i, en)
@@ -263,34 +268,87 @@ func (s *Server) transaction(c *gin.Context, entries []entryIn) error {
 		at[i] = len(writes)
 		writes = append(writes, w)
 	}
-	var results []*engine.Result
-	if len(writes) > 0 {
-		var err error
-		if results, err = s.eng.Transaction(c.Request.Context(), writes); err != nil {
+	out := newBundle("transaction-response")
+	out.Entry = make([]bundleEntry, len(entries))
+	if len(writes) == 0 {
+		// Nothing to write: the reads run as a batch's, several at once.
+		failed := make([]error, len(entries))
+		runGroups(oneEach(reads), batchParallel, func(i int) {
+			out.Entry[i], failed[i] = s.txRead(c.Request.Context(), c, i, entries[i])
+		})
+		if err := firstErr(failed); err != nil {
+			return err
+		}
+		return s.writeBundle(c, out)
+	}
+	var answerReads func(ctx context.Context) error
+	if len(reads) > 0 {
+		// Inside the store transaction: one after the other.
+		answerReads = func(ctx context.Context) error {
+			for _, i := range reads {
+				var err error
+				if out.Entry[i], err = s.txRead(ctx, c, i, entries[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	results, err := s.eng.TransactionWithReads(c.Request.Context(), writes, answerReads)
+	if err != nil {
+		return err
+	}
+	for i := range entries {
+		if at[i] >= 0 {
+			out.Entry[i] = s.writeEntry(c, results[at[i]])
+		}
+	}
+	return s.writeBundle(c, out)
+}
+
+// oneEach puts each entry index in a group of its own (see runGroups).
+func oneEach(entries []int) [][]int {
+	groups := make([][]int, len(entries))
+	for k, i := range entries {
+		groups[k] = []int{i}
+	}
+	return groups
+}
+
+func firstErr(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
 			return err
 		}
 	}
-	out := newBundle("transaction-response")
-	out.Entry = make([]bundleEntry, len(entries))
-	var reads [][]int
-	for i := range entries {
-		if at[i] < 0 {
-			reads = append(reads, []int{i})
-			continue
-		}
-		out.Entry[i] = s.writeEntry(c, results[at[i]])
+	return nil
+}
+
+// txRead answers the read (GET or HEAD) entry i of a transaction under
+// ctx; an answer of 400 or above is returned as the error that fails the
+// transaction, located at the entry.
+func (s *Server) txRead(ctx context.Context, c *gin.Context, i int, en entryIn) (bundleEntry, error) {
+	e, status := s.subRequest(ctx, c, i, en)
+	if status < 400 {
+		return e, nil
 	}
-	// The reads, after the writes, several at once as a batch's.
-	runGroups(reads, batchParallel, func(i int) {
-		out.Entry[i] = s.subRequest(c, i, entries[i])
-	})
-	return s.writeBundle(c, out)
+	issues, _ := fhir.ParseOutcome(e.Response.Outcome)
+	if len(issues) == 0 {
+		issues = []fhir.Issue{{Severity: fhir.SeverityError, Code: fhir.IssueProcessing, Diagnostics: "answered " + e.Response.Status}}
+	}
+	what := "entry " + strconv.Itoa(i) + " (" + strings.ToUpper(en.Request.Method) + " " + truncate(en.Request.URL, 80) + ")"
+	at := "Bundle.entry[" + strconv.Itoa(i) + "].request.url"
+	for k := range issues {
+		issues[k].Diagnostics = what + ": " + issues[k].Diagnostics
+		issues[k].Expression = []string{at}
+	}
+	return e, &fhir.Error{Kind: kindOf(status), Issues: issues, Message: what + " failed with " + e.Response.Status}
 }
 
 // txEntry parses entry i of a transaction as a write.
 func (s *Server) txEntry(c *gin.Context, i int, en entryIn) (engine.TxEntry, error) {
 	req := en.Request
-	w := engine.TxEntry{Index: i, FullURL: en.FullURL, Method: strings.ToUpper(req.Method), IfNoneExist: req.IfNoneExist}
+	w := engine.TxEntry{Index: i, FullURL: en.FullURL, Base: s.baseURL(c), Method: strings.ToUpper(req.Method), IfNoneExist: req.IfNoneExist}
 	at := "Bundle.entry[" + strconv.Itoa(i) + "].request"
 	switch w.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
@@ -398,7 +456,9 @@ func (s *Server) writeEntry(c *gin.Context, res *engine.Result) bundleEntry {
 	if !r.Deleted {
 		e.FullURL = s.baseURL(c) + "/" + r.Ref()
 	}
-	if res.Created || !res.Unchanged {
+	if !r.Deleted {
+		// Also where nothing was written (a conditional create that
+		// found its resource): the location of what the entry stands for.
 		e.Response.Location = r.Ref() + "/_history/" + r.VersionID()
 	}
 	msg := "resource " + r.Ref() + " stored as version " + r.VersionID()
@@ -426,12 +486,14 @@ func outcomeOf(sev fhir.Severity, msg string) json.RawMessage {
 }
 
 // subRequest answers entry i of a batch, or a read of a transaction, as a
-// request of its own to the same handlers, with the caller and the
-// Prefer header of the Bundle's request.
-func (s *Server) subRequest(c *gin.Context, i int, en entryIn) bundleEntry {
-	fail := func(err error) bundleEntry {
+// request of its own to the same handlers, under ctx, with the caller and
+// the Prefer header of the Bundle's request. It returns the entry's
+// response and its HTTP status.
+func (s *Server) subRequest(ctx context.Context, c *gin.Context, i int, en entryIn) (bundleEntry, int) {
+	fail := func(err error) (bundleEntry, int) {
 		fe := err.(*fhir.Error)
-		return bundleEntry{Response: &entryResponse{Status: statusText(statusOf[fe.Kind].status), Outcome: fhir.Outcome(fe.Issues)}}
+		status := statusOf[fe.Kind].status
+		return bundleEntry{Response: &entryResponse{Status: statusText(status), Outcome: fhir.Outcome(fe.Issues)}}, status
 	}
 	req := en.Request
 	method := strings.ToUpper(req.Method)
@@ -460,7 +522,7 @@ func (s *Server) subRequest(c *gin.Context, i int, en entryIn) bundleEntry {
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	r, err := http.NewRequestWithContext(c.Request.Context(), method, u, bytes.NewReader(body))
+	r, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
 		return fail(bundleErr("Bundle.entry["+strconv.Itoa(i)+"].request.url", "entry %d: %v", i, err))
 	}
@@ -487,7 +549,7 @@ func (s *Server) subRequest(c *gin.Context, i int, en entryIn) bundleEntry {
 		// GET, without the resource; a failure keeps its outcome.
 		e.Resource, e.FullURL = nil, ""
 	}
-	return e
+	return e, rec.Code
 }
 
 // fhirTimeToHTTP turns entry.request.ifModifiedSince (a FHIR instant) into
@@ -518,7 +580,11 @@ func (s *Server) writeBundle(c *gin.Context, b *bundle) error {
 func (s *Server) responseEntry(c *gin.Context, rec *httptest.ResponseRecorder) bundleEntry {
 	h := rec.Header()
 	e := bundleEntry{Response: &entryResponse{Status: statusText(rec.Code), Etag: h.Get("ETag")}}
-	if loc := h.Get("Location"); loc != "" {
+	loc := h.Get("Location")
+	if loc == "" {
+		loc = h.Get("Content-Location")
+	}
+	if loc != "" {
 		e.Response.Location = strings.TrimPrefix(loc, s.baseURL(c)+"/")
 	}
 	if lm := h.Get("Last-Modified"); lm != "" {

@@ -132,6 +132,42 @@ func TestTransactionLinksEntries(t *testing.T) {
 	}
 }
 
+// TestTransactionRelativeLinks: a relative reference links to the entry
+// whose fullUrl it equals once read against the base of its own entry's
+// fullUrl (a RESTful URL), or against the server's base
+// (bundle.html#references).
+func TestTransactionRelativeLinks(t *testing.T) {
+	ts := newTestServer(t)
+	obs := func(fullURL, subject string) map[string]any {
+		return entry("POST", "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"weight"},
+			"subject":{"reference":"`+subject+`"}}`, fullURL)
+	}
+	r := ts.do(http.MethodPost, "/fhir", txBundle("transaction",
+		entry("POST", "Patient", patientJSON("pp1", "Here"), ts.URL+"/fhir/Patient/pp1"),
+		obs("", "Patient/pp1"),
+		entry("POST", "Patient", patientJSON("123", "Elsewhere"), "http://example.org/fhir/Patient/123"),
+		obs("http://example.org/fhir/Observation/456", "Patient/123"),
+		obs("", "Patient/123"),
+		obs("urn:uuid:55555555-5555-5555-5555-555555555555", "Patient/pp1"),
+	))
+	wantStatus(t, r, http.StatusOK)
+	list := responses(t, r, "transaction-response", 6)
+	here, elsewhere := refID(str(list[0], "response", "location")), refID(str(list[2], "response", "location"))
+	for _, c := range []struct {
+		entry int
+		want  string
+	}{
+		{1, "Patient/" + here},      // against the server's base: entry 0
+		{3, "Patient/" + elsewhere}, // against its fullUrl's base: entry 2
+		{4, "Patient/123"},          // against the server's base: no entry
+		{5, "Patient/" + here},      // a urn:uuid fullUrl: the server's base
+	} {
+		if got := str(list[c.entry], "resource", "subject", "reference"); got != c.want {
+			t.Errorf("entry %d: subject %q, want %q", c.entry, got, c.want)
+		}
+	}
+}
+
 func TestTransactionAllOrNothing(t *testing.T) {
 	ts := newTestServer(t)
 	bad := `{"resourceType":"Patient","birthDate":"not a date"}`
@@ -230,6 +266,53 @@ func TestTransactionConditionals(t *testing.T) {
 	}
 }
 
+// TestTransactionConditionalCreates: a conditional create does not find
+// what the transaction deletes (deletes come first), and two conditional
+// creates of one type on the same criteria are one resource.
+func TestTransactionConditionalCreates(t *testing.T) {
+	ts := newTestServer(t)
+	ts.do(http.MethodPut, "/fhir/Patient/delord", patientJSON("delord", "Old", "urn:mrn|delord"))
+	r := ts.do(http.MethodPost, "/fhir", txBundle("transaction",
+		entry("POST", "Patient", patientJSON("", "New", "urn:mrn|delord"), "", "ifNoneExist", "identifier=urn:mrn|delord"),
+		entry("DELETE", "Patient?identifier=urn:mrn|delord", nil, "")))
+	wantStatus(t, r, http.StatusOK)
+	list := responses(t, r, "transaction-response", 2)
+	created := refID(str(list[0], "response", "location"))
+	if s := str(list[0], "response", "status"); s != "201 Created" || created == "delord" {
+		t.Errorf("the conditional create: %v", get(list[0], "response"))
+	}
+	if s := str(list[1], "response", "status"); s != "204 No Content" {
+		t.Errorf("the delete: %v", get(list[1], "response"))
+	}
+	found := ts.do(http.MethodGet, "/fhir/Patient?identifier=urn:mrn|delord", nil)
+	if e, _ := get(found.JSON, "entry").([]any); len(e) != 1 || str(e[0], "resource", "id") != created {
+		t.Errorf("after the transaction, the identifier finds %s", found.Body)
+	}
+
+	// The same criteria twice (in any order of parameters): one Patient,
+	// which the links to either entry point to.
+	obs := `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:second"}}`
+	r = ts.do(http.MethodPost, "/fhir", txBundle("transaction",
+		entry("POST", "Patient", patientJSON("", "Twin", "urn:mrn|twin"), "urn:uuid:first", "ifNoneExist", "identifier=urn:mrn|twin&family=Twin"),
+		entry("POST", "Patient", patientJSON("", "Twin", "urn:mrn|twin"), "urn:uuid:second", "ifNoneExist", "family=Twin&identifier=urn:mrn|twin"),
+		entry("POST", "Observation", obs, "")))
+	wantStatus(t, r, http.StatusOK)
+	list = responses(t, r, "transaction-response", 3)
+	id := refID(str(list[0], "response", "location"))
+	if s := str(list[0], "response", "status"); s != "201 Created" {
+		t.Errorf("the first conditional create: %v", get(list[0], "response"))
+	}
+	if s, loc := str(list[1], "response", "status"), refID(str(list[1], "response", "location")); s != "200 OK" || loc != id {
+		t.Errorf("the second conditional create: %v, want 200 OK at Patient/%s", get(list[1], "response"), id)
+	}
+	if got := str(list[2], "resource", "subject", "reference"); got != "Patient/"+id {
+		t.Errorf("the link to the second entry: %q, want Patient/%s", got, id)
+	}
+	if r := ts.do(http.MethodGet, "/fhir/Patient?identifier=urn:mrn|twin", nil); len(get(r.JSON, "entry").([]any)) != 1 {
+		t.Errorf("two conditional creates made two Patients: %s", r.Body)
+	}
+}
+
 func TestTransactionOrderAndReads(t *testing.T) {
 	ts := newTestServer(t)
 	ts.do(http.MethodPut, "/fhir/Patient/old", patientJSON("old", "Old", "urn:mrn|old"))
@@ -243,7 +326,7 @@ func TestTransactionOrderAndReads(t *testing.T) {
 		entry("POST", "Patient", patientJSON("", "New", "urn:mrn|new"), ""),
 		entry("DELETE", "Patient/old", nil, ""),
 		entry("PATCH", "Patient/p", binary, ""),
-		entry("GET", "Patient/old", nil, ""),
+		entry("GET", "Patient/p", nil, ""),
 		entry("HEAD", "Patient/p", nil, ""),
 	))
 	wantStatus(t, r, http.StatusOK)
@@ -257,8 +340,8 @@ func TestTransactionOrderAndReads(t *testing.T) {
 	if got := str(list[3], "resource", "name", 0, "family"); got != "Patched" {
 		t.Errorf("patch gave family %q", got)
 	}
-	if s := str(list[4], "response", "status"); s != "410 Gone" || get(list[4], "response", "outcome") == nil {
-		t.Errorf("the read of the deleted Patient: %v", get(list[4], "response"))
+	if s, got := str(list[4], "response", "status"), str(list[4], "resource", "name", 0, "family"); s != "200 OK" || got != "Patched" {
+		t.Errorf("the read of the patched Patient: status %q, family %q", s, got)
 	}
 	// A HEAD answers as a GET would, without the resource.
 	if s, tag := str(list[5], "response", "status"), str(list[5], "response", "etag"); s != "200 OK" || tag != `W/"2"` {
@@ -272,6 +355,47 @@ func TestTransactionOrderAndReads(t *testing.T) {
 		entry("PUT", "Patient/p", patientJSON("p", "A"), ""),
 		entry("DELETE", "Patient/p", nil, "")))
 	wantStatus(t, r, http.StatusBadRequest)
+}
+
+// TestTransactionReadFails: a read entry that fails (an unknown
+// resource or type, a resource the transaction deletes, a refused search)
+// fails the transaction as a failing write does: nothing is stored, and
+// the error names the entry.
+func TestTransactionReadFails(t *testing.T) {
+	ts := newTestServer(t)
+	ts.do(http.MethodPut, "/fhir/Patient/old", patientJSON("old", "Old"))
+	for _, c := range []struct {
+		name   string
+		read   map[string]any
+		status int
+	}{
+		{"unknown id", entry("GET", "Patient/unknown", nil, ""), http.StatusNotFound},
+		{"unknown type", entry("GET", "NotAType/1", nil, ""), http.StatusNotFound},
+		{"deleted by the transaction", entry("GET", "Patient/old", nil, ""), http.StatusGone},
+		{"HEAD of an unknown id", entry("HEAD", "Patient/unknown", nil, ""), http.StatusNotFound},
+		{"refused search", entry("GET", "Patient?birthdate=notadate", nil, ""), http.StatusBadRequest},
+		{"not on this server", entry("GET", "http://elsewhere.example/fhir/Patient/old", nil, ""), http.StatusBadRequest},
+	} {
+		r := ts.do(http.MethodPost, "/fhir", txBundle("transaction",
+			entry("POST", "Patient", patientJSON("", "New", "urn:mrn|read-fails"), ""),
+			entry("DELETE", "Patient/old", nil, ""),
+			c.read,
+		))
+		if r.Status != c.status {
+			t.Errorf("%s: status %d, want %d: %s", c.name, r.Status, c.status, r.Body)
+			continue
+		}
+		if exprs := expressions(t, r); !slices.Contains(exprs, "Bundle.entry[2].request.url") {
+			t.Errorf("%s: the error does not name entry 2: %s", c.name, r.Body)
+		}
+	}
+	if n := ts.historyCount("/fhir/_history"); n != 1 {
+		t.Errorf("%d versions after failed transactions, want the 1 written before", n)
+	}
+	// A transaction of reads only fails the same way.
+	r := ts.do(http.MethodPost, "/fhir", txBundle("transaction",
+		entry("GET", "Patient/old", nil, ""), entry("GET", "Patient/unknown", nil, "")))
+	wantStatus(t, r, http.StatusNotFound)
 }
 
 func TestTransactionPrefer(t *testing.T) {

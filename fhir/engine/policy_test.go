@@ -105,7 +105,7 @@ func TestPolicyConsulted(t *testing.T) {
 		{"delete", func() error { _, err := e.Delete(ctx, "Patient", "p1", 0); return err },
 			[]engine.Interaction{engine.InteractionDelete, engine.InteractionDelete}},
 		{"conditional delete", func() error {
-			_, err := e.ConditionalDelete(ctx, "Patient", url.Values{"identifier": {"urn:s|1"}})
+			_, err := e.ConditionalDelete(ctx, "Patient", url.Values{"identifier": {"urn:s|1"}}, 0)
 			return err
 		}, []engine.Interaction{engine.InteractionDelete, engine.InteractionDelete}},
 	}

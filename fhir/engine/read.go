@@ -19,7 +19,7 @@ func (e *Engine) Read(ctx context.Context, t fhir.ResourceType, id fhir.ID) (*fh
 	if !id.Valid() {
 		return nil, notFound(t, id)
 	}
-	r, err := e.store.Read(ctx, t, id)
+	r, err := e.reader(ctx).Read(ctx, t, id)
 	if err != nil {
 		if fhir.IsKind(err, fhir.KindNotFound) {
 			return nil, notFound(t, id)

@@ -63,7 +63,7 @@ func (e *Engine) Search(ctx context.Context, req SearchRequest) (*SearchPage, er
 	if err := e.checkPending(q); err != nil {
 		return nil, err
 	}
-	res, err := e.store.Search(ctx, q)
+	res, err := e.reader(ctx).Search(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func (e *Engine) includeTargets(ctx context.Context, inc search.Include, from []
 	}
 	var out []*fhir.Resource
 	for _, t := range sortedTypes(byType) {
-		res, err := e.store.Search(ctx, &search.Query{Types: []fhir.ResourceType{t}, Count: maxIncluded, Total: search.TotalNone,
+		res, err := e.reader(ctx).Search(ctx, &search.Query{Types: []fhir.ResourceType{t}, Count: maxIncluded, Total: search.TotalNone,
 			Clauses: []search.Clause{{Param: "_id", Type: search.TypeToken, Values: byType[t]}}})
 		if err != nil {
 			return nil, err
@@ -200,7 +200,7 @@ func (e *Engine) revIncludeSources(ctx context.Context, inc search.Include, from
 	slices.Sort(codes)
 	var out []*fhir.Resource
 	for _, code := range codes {
-		res, err := e.store.Search(ctx, &search.Query{Types: sources[code], Count: maxIncluded, Total: search.TotalNone,
+		res, err := e.reader(ctx).Search(ctx, &search.Query{Types: sources[code], Count: maxIncluded, Total: search.TotalNone,
 			Clauses: []search.Clause{{Param: code, Type: search.TypeReference, Values: targets}}})
 		if err != nil {
 			return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -24,6 +25,12 @@ type TxEntry struct {
 	// FullURL is entry.fullUrl: links to it from the other entries are
 	// rewritten to the resource's Type/id.
 	FullURL string
+	// Base is the server's base URL. A relative reference ("Patient/1")
+	// is read against the base of the fullUrl of the entry it is in, when
+	// that is a RESTful URL ([base]/Patient/1), and against Base
+	// otherwise; it links to the entry whose fullUrl it then equals
+	// (bundle.html#references).
+	Base string
 	// Method is POST, PUT, PATCH or DELETE.
 	Method string
 	Type   fhir.ResourceType
@@ -61,7 +68,13 @@ type txItem struct {
 	// match is the existing resource an ifNoneExist found (the POST then
 	// writes nothing).
 	match *fhir.Resource
-	cond  *search.Query // conditional PUT, PATCH or DELETE
+	// same is the earlier POST of the transaction with the same type and
+	// ifNoneExist: this one stands for the resource that one creates or
+	// finds, and writes nothing.
+	same *txItem
+	// res is the entry's result, once written.
+	res  *Result
+	cond *search.Query // conditional PUT, PATCH or DELETE
 	// condMatched: a conditional PUT found the resource it updates.
 	condMatched bool
 	p           *fhir.Prepared
@@ -72,6 +85,9 @@ type txItem struct {
 type txCheck struct {
 	q     *search.Query
 	found fhir.ID // "" for none
+	// except are the resources (Type/id) the search ignores: those the
+	// transaction deletes, which it does before its conditional creates.
+	except map[string]bool
 }
 
 // errStale ends a transaction attempt whose conditional searches found
@@ -87,6 +103,18 @@ var errStale = errors.New("the transaction's conditional searches changed before
 // exactly one resource) before validating each resource. The results are
 // in the order of entries. An error names the entry that caused it.
 func (e *Engine) Transaction(ctx context.Context, entries []TxEntry) ([]*Result, error) {
+	return e.TransactionWithReads(ctx, entries, nil)
+}
+
+// TransactionWithReads is Transaction with the reads of the Bundle (its
+// GET and HEAD entries, which the specification processes last): reads,
+// when not nil, runs inside the store transaction after the writes, and
+// an error from it fails the whole transaction, which then writes
+// nothing. Under the context reads is given, the engine's reads (Read,
+// Search and its includes) see the transaction's writes; VRead and
+// History see what is committed. reads may run more than once, when the
+// transaction starts over (see errStale).
+func (e *Engine) TransactionWithReads(ctx context.Context, entries []TxEntry, reads func(ctx context.Context) error) ([]*Result, error) {
 	items := make([]*txItem, len(entries))
 	targets := map[string]int{}
 	for i := range entries {
@@ -112,7 +140,7 @@ func (e *Engine) Transaction(ctx context.Context, entries []TxEntry) ([]*Result,
 		}
 		e.log.DebugContext(ctx, "transaction prepared; writing", "entries", len(items))
 		var results []*Result
-		results, err = e.writeTx(ctx, plan)
+		results, err = e.writeTx(ctx, plan, reads)
 		if errors.Is(err, errStale) {
 			continue
 		}
@@ -185,19 +213,52 @@ func requestErr(format string, args ...any) *fhir.Error {
 // search values), in parallel.
 func (e *Engine) planTx(ctx context.Context, items []*txItem) (*txPlan, error) {
 	plan := &txPlan{entries: items, links: map[string]string{}}
+	// The deletes come first: a conditional create does not find what
+	// they delete.
+	deleted := map[string]bool{}
 	for _, it := range items {
-		it.id, it.match, it.cond, it.condMatched, it.p, it.idx = it.ID, nil, nil, false, nil, nil
+		it.id, it.match, it.same, it.cond, it.condMatched, it.p, it.idx, it.res = it.ID, nil, nil, nil, false, nil, nil, nil
+		if it.Method != "DELETE" {
+			continue
+		}
+		if it.Criteria == nil {
+			deleted[string(it.Type)+"/"+string(it.ID)] = true
+			continue
+		}
+		q, err := e.parseConditional(it.Type, it.Criteria)
+		if err != nil {
+			return nil, entryErr(it.TxEntry, err)
+		}
+		it.cond = q
+		match, err := matchOne(ctx, e.store, q, "the conditional delete")
+		if err != nil {
+			return nil, entryErr(it.TxEntry, err)
+		}
+		plan.checks = append(plan.checks, txCheck{q: q, found: idOf(match)})
+		if match != nil {
+			deleted[match.Ref()] = true
+		}
+	}
+	creates := map[string]*txItem{} // conditional creates by type and criteria
+	for _, it := range items {
 		switch {
+		case it.Method == "DELETE":
 		case it.Method == "POST" && it.IfNoneExist != "":
 			q, err := e.parseCriteria(it.Type, it.IfNoneExist)
 			if err != nil {
 				return nil, entryErr(it.TxEntry, err)
 			}
-			match, err := matchOne(ctx, e.store, q, "ifNoneExist")
+			key := string(it.Type) + "?" + criteriaKey(it.IfNoneExist)
+			if first := creates[key]; first != nil {
+				it.same, it.match, it.id = first, first.match, first.id
+				break
+			}
+			creates[key] = it
+			match, err := matchOneExcept(ctx, e.store, q, "ifNoneExist", deleted)
 			if err != nil {
 				return nil, entryErr(it.TxEntry, err)
 			}
-			plan.checks = append(plan.checks, txCheck{q: q, found: idOf(match)})
+			plan.checks = append(plan.checks, txCheck{q: q, found: idOf(match), except: deleted})
 			if it.match = match; match != nil {
 				it.id = match.ID
 			} else {
@@ -261,9 +322,18 @@ func (e *Engine) prepareTx(ctx context.Context, plan *txPlan) error {
 	var mu sync.Mutex
 	conditional := map[string]fhir.ID{} // conditional references resolved
 	link := func(it *txItem) linker {
+		base := it.Base
+		if b, ok := restfulBase(it.FullURL); ok {
+			base = b
+		}
 		return func(kind linkKind, v string) (string, bool, error) {
 			if to, ok := plan.links[v]; ok {
 				return to, true, nil
+			}
+			if kind == linkReference && base != "" && relativeRef.MatchString(v) {
+				if to, ok := plan.links[base+"/"+v]; ok {
+					return to, true, nil
+				}
 			}
 			if kind != linkReference || !isConditionalRef(v) {
 				return "", false, nil
@@ -298,7 +368,7 @@ func (e *Engine) prepareTx(ctx context.Context, plan *txPlan) error {
 	}
 	var work []*txItem
 	for _, it := range plan.entries {
-		if (it.Method == "POST" && it.match == nil) || it.Method == "PUT" {
+		if (it.Method == "POST" && it.match == nil && it.same == nil) || it.Method == "PUT" {
 			work = append(work, it)
 		}
 	}
@@ -323,6 +393,65 @@ func (e *Engine) prepareTx(ctx context.Context, plan *txPlan) error {
 		}
 	}
 	return nil
+}
+
+// relativeRef matches a relative reference to a resource, Type/id.
+var relativeRef = regexp.MustCompile(`^[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}$`)
+
+// restfulBase returns the base of a RESTful URL, [base]/Type/id with a
+// known resource type, optionally with /_history/version.
+func restfulBase(fullURL string) (string, bool) {
+	u := fullURL
+	if i := strings.LastIndex(u, "/_history/"); i >= 0 {
+		u = u[:i]
+	}
+	i := strings.LastIndexByte(u, '/')
+	if i < 0 {
+		return "", false
+	}
+	j := strings.LastIndexByte(u[:i], '/')
+	if j < 0 || !relativeRef.MatchString(u[j+1:]) || CheckType(fhir.ResourceType(u[j+1:i])) != nil {
+		return "", false
+	}
+	if base := u[:j]; strings.HasPrefix(base, "http://") || strings.HasPrefix(base, "https://") {
+		return base, true
+	}
+	return "", false
+}
+
+// criteriaKey returns search criteria in one form whatever the order of
+// their parameters, so that equal criteria give equal keys.
+func criteriaKey(criteria string) string {
+	if v, err := url.ParseQuery(strings.TrimPrefix(criteria, "?")); err == nil {
+		return v.Encode()
+	}
+	return criteria
+}
+
+// matchOneExcept is matchOne ignoring the resources of except (Type/id).
+func matchOneExcept(ctx context.Context, tx searcher, q *search.Query, what string, except map[string]bool) (*fhir.Resource, error) {
+	if len(except) == 0 {
+		return matchOne(ctx, tx, q, what)
+	}
+	c := atMostTwo(q)
+	c.Count += len(except)
+	found, err := tx.Search(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var kept []*fhir.Resource
+	for _, r := range found.Resources {
+		if !except[r.Ref()] {
+			kept = append(kept, r)
+		}
+	}
+	switch len(kept) {
+	case 0:
+		return nil, nil
+	case 1:
+		return kept[0], nil
+	}
+	return nil, multipleMatches(q, what)
 }
 
 // isConditionalRef reports whether a reference is a search ("Type?...").
@@ -362,12 +491,13 @@ func (e *Engine) prepareTxItem(ctx context.Context, it *txItem, link linker) err
 // txOrder is the order in which the specification processes methods.
 var txOrder = []string{"DELETE", "POST", "PUT", "PATCH"}
 
-// writeTx writes the plan in one store transaction.
-func (e *Engine) writeTx(ctx context.Context, plan *txPlan) ([]*Result, error) {
+// writeTx writes the plan in one store transaction, then runs reads (if
+// not nil) in it.
+func (e *Engine) writeTx(ctx context.Context, plan *txPlan, reads func(ctx context.Context) error) ([]*Result, error) {
 	results := make([]*Result, len(plan.entries))
 	err := e.write(ctx, func(tx Tx) error {
 		for _, c := range plan.checks {
-			match, err := matchOne(ctx, tx, c.q, "a conditional entry")
+			match, err := matchOneExcept(ctx, tx, c.q, "a conditional entry", c.except)
 			if err != nil || idOf(match) != c.found {
 				return errStale
 			}
@@ -392,12 +522,34 @@ func (e *Engine) writeTx(ctx context.Context, plan *txPlan) ([]*Result, error) {
 					}
 					written[r.Ref()] = it.Index
 				}
-				results[k] = res
+				it.res, results[k] = res, res
 			}
+		}
+		if reads != nil {
+			return reads(context.WithValue(ctx, txKey{}, tx))
 		}
 		return nil
 	})
 	return results, err
+}
+
+// txKey carries, in the context of a transaction's reads, the store
+// transaction they run in.
+type txKey struct{}
+
+// reader reads resources and searches them.
+type reader interface {
+	Read(ctx context.Context, t fhir.ResourceType, id fhir.ID) (*fhir.Resource, error)
+	Search(ctx context.Context, q *search.Query) (*SearchResult, error)
+}
+
+// reader returns what the engine reads with: the store, or, in the reads
+// of a transaction, its store transaction.
+func (e *Engine) reader(ctx context.Context) reader {
+	if tx, ok := ctx.Value(txKey{}).(Tx); ok {
+		return tx
+	}
+	return e.store
 }
 
 // writeTxItem carries out one entry inside the transaction.
@@ -405,6 +557,9 @@ func (e *Engine) writeTxItem(ctx context.Context, tx Tx, it *txItem) (*Result, e
 	switch it.Method {
 	case "DELETE":
 		cur, err := e.txTarget(ctx, tx, it, "the conditional delete")
+		if err == nil && cur == nil {
+			err = checkIfMatch(nil, it.IfMatch)
+		}
 		if err != nil || cur == nil {
 			if err == nil {
 				return &Result{Unchanged: true}, nil
@@ -413,6 +568,9 @@ func (e *Engine) writeTxItem(ctx context.Context, tx Tx, it *txItem) (*Result, e
 		}
 		return e.delete(ctx, tx, cur, it.IfMatch)
 	case "POST":
+		if it.same != nil {
+			return &Result{Resource: it.same.res.Resource, Unchanged: true}, nil
+		}
 		if it.match != nil {
 			return &Result{Resource: it.match, Unchanged: true}, nil
 		}

@@ -246,8 +246,9 @@ func (e *Engine) Delete(ctx context.Context, t fhir.ResourceType, id fhir.ID, if
 
 // ConditionalDelete deletes the one resource of type t matching criteria.
 // No match changes nothing; several matches fail with
-// KindPreconditionFailed.
-func (e *Engine) ConditionalDelete(ctx context.Context, t fhir.ResourceType, criteria url.Values) (*Result, error) {
+// KindPreconditionFailed. ifMatch, when not 0, must name the match's
+// current version (IfMatchAny: that there is a match).
+func (e *Engine) ConditionalDelete(ctx context.Context, t fhir.ResourceType, criteria url.Values, ifMatch int64) (*Result, error) {
 	if err := CheckType(t); err != nil {
 		return nil, err
 	}
@@ -261,11 +262,14 @@ func (e *Engine) ConditionalDelete(ctx context.Context, t fhir.ResourceType, cri
 	var res *Result
 	err = e.retry(ctx, func(tx Tx) error {
 		match, err := matchOne(ctx, tx, q, "the conditional delete")
+		if err == nil && match == nil {
+			err = checkIfMatch(nil, ifMatch)
+		}
 		if err != nil || match == nil {
 			res = &Result{Unchanged: true}
 			return err
 		}
-		res, err = e.delete(ctx, tx, match, 0)
+		res, err = e.delete(ctx, tx, match, ifMatch)
 		return err
 	})
 	return e.written(ctx, res, err)
@@ -370,7 +374,11 @@ func matchOne(ctx context.Context, tx searcher, q *search.Query, what string) (*
 	case 1:
 		return found.Resources[0], nil
 	}
-	return nil, &fhir.Error{Kind: fhir.KindPreconditionFailed, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+	return nil, multipleMatches(q, what)
+}
+
+func multipleMatches(q *search.Query, what string) error {
+	return &fhir.Error{Kind: fhir.KindPreconditionFailed, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
 		Code: fhir.IssueMultipleMatch, Diagnostics: "the criteria of " + what + " match more than one " + string(q.Types[0])}}}
 }
 
