@@ -219,6 +219,30 @@ func TestIfMatch(t *testing.T) {
 	}
 }
 
+// TestIfNoneMatchPut: If-None-Match: * makes an update a create that
+// never overwrites (RFC 9110 13.1.2), over HTTP and in a transaction.
+func TestIfNoneMatchPut(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	wantStatus(t, ts.do(http.MethodPut, "/fhir/Patient/n", patientJSON("n", "First"), "If-None-Match", "*"), http.StatusCreated)
+	wantStatus(t, ts.do(http.MethodPut, "/fhir/Patient/n", patientJSON("n", "Second"), "If-None-Match", "*"), http.StatusPreconditionFailed)
+	wantStatus(t, ts.do(http.MethodPut, "/fhir/Patient/n", patientJSON("n", "Second"), "If-None-Match", "*", "If-Match", `W/"1"`), http.StatusBadRequest)
+	wantStatus(t, ts.do(http.MethodPut, "/fhir/Patient/n", patientJSON("n", "Second"), "If-None-Match", `W/"1"`), http.StatusBadRequest)
+	r := ts.do(http.MethodPost, "/fhir", txBundle("transaction",
+		entry("POST", "Patient", patientJSON("", "Other"), ""),
+		entry("PUT", "Patient/n", patientJSON("n", "Second"), "", "ifNoneMatch", "*")))
+	wantStatus(t, r, http.StatusPreconditionFailed)
+	if got := str(ts.do(http.MethodGet, "/fhir/Patient/n", nil).JSON, "name", 0, "family"); got != "First" {
+		t.Errorf("Patient/n was overwritten: family %q", got)
+	}
+	if n := ts.historyCount("/fhir/_history"); n != 1 {
+		t.Errorf("%d versions, want 1", n)
+	}
+	// Once deleted, it may be created again.
+	wantStatus(t, ts.do(http.MethodDelete, "/fhir/Patient/n", nil), http.StatusNoContent)
+	wantStatus(t, ts.do(http.MethodPut, "/fhir/Patient/n", patientJSON("n", "Third"), "If-None-Match", "*"), http.StatusCreated)
+}
+
 func TestConditionalRead(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -171,6 +172,9 @@ func (s *Server) readBody(c *gin.Context) ([]byte, error) {
 		}
 		return nil, &fhir.Error{Kind: fhir.KindInvalid, Err: err, Message: "the request body could not be read"}
 	}
+	// A byte order mark, which some editors write at the start of UTF-8
+	// text, is ignored as JSON readers may (RFC 8259, section 8.1).
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
 	if len(body) == 0 {
 		return nil, &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
 			Code: fhir.IssueRequired, Diagnostics: "the request has no body"}}}

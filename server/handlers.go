@@ -66,6 +66,11 @@ func (s *Server) writeBody(c *gin.Context, created int, do func(ctx context.Cont
 	if err != nil {
 		return err
 	}
+	if c.Request.Method == http.MethodPut {
+		if ifMatch, err = ifNoneMatchPut(c.Request.Header.Get("If-None-Match"), ifMatch); err != nil {
+			return err
+		}
+	}
 	body, err := s.readBody(c)
 	if err != nil {
 		return err

@@ -46,11 +46,15 @@ func checkResponseFormat(r *http.Request) error {
 			params = ";" + params
 		}
 		f = strings.ReplaceAll(strings.TrimSpace(typ), " ", "+") + params
-		mt, _, err := mime.ParseMediaType(f)
+		mt, mtParams, err := mime.ParseMediaType(f)
 		if err != nil {
 			mt = strings.ToLower(strings.TrimSpace(f))
 		}
-		switch {
+		switch v := mtParams["fhirversion"]; {
+		case jsonTypes[mt] && v != "" && !isR4(v):
+			return &fhir.Error{Kind: fhir.KindNotAcceptable, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+				Code: fhir.IssueNotSupported, Diagnostics: "this server speaks FHIR 4.0.1; _format names fhirVersion " + strconv.Quote(truncate(v, 20)),
+				Expression: []string{"_format"}}}}
 		case jsonTypes[mt]:
 			return nil
 		case xmlTypes[mt]:
@@ -78,6 +82,9 @@ func checkResponseFormat(r *http.Request) error {
 				continue
 			}
 		}
+		if v, ok := params["fhirversion"]; ok && !isR4(v) {
+			continue // a version this server does not speak
+		}
 		switch {
 		case jsonTypes[mt], mt == "*/*", mt == "application/*", mt == "text/html":
 			return nil
@@ -92,6 +99,12 @@ func checkResponseFormat(r *http.Request) error {
 		Code: fhir.IssueNotSupported, Diagnostics: "no acceptable format: this server answers " + mediaFHIRJSON}}}
 }
 
+// isR4 reports whether a fhirVersion media type parameter names R4
+// (versioning.html#mt-version: "4.0", or a full version 4.0.x).
+func isR4(v string) bool {
+	return v == "4.0" || strings.HasPrefix(v, "4.0.")
+}
+
 // checkBodyType reads the request's Content-Type. A missing type is taken
 // as FHIR JSON (JSON Patch for PATCH); XML is refused with 415.
 func checkBodyType(r *http.Request) error {
@@ -103,6 +116,10 @@ func checkBodyType(r *http.Request) error {
 	if err != nil {
 		return &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
 			Code: fhir.IssueNotSupported, Diagnostics: "malformed Content-Type " + strconv.Quote(truncate(ct, 80))}}}
+	}
+	if v, ok := params["fhirversion"]; ok && !isR4(v) {
+		return &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			Code: fhir.IssueNotSupported, Diagnostics: "this server speaks FHIR 4.0.1; the Content-Type names fhirVersion " + strconv.Quote(truncate(v, 20))}}}
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
 		return &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
@@ -120,8 +137,12 @@ func checkBodyType(r *http.Request) error {
 	case xmlTypes[mt]:
 		return unsupportedXML("the Content-Type")
 	}
+	want := mediaFHIRJSON
+	if r.Method == http.MethodPatch {
+		want = mediaJSONPatch
+	}
 	return &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
-		Code: fhir.IssueNotSupported, Diagnostics: "unsupported Content-Type " + strconv.Quote(truncate(mt, 80)) + "; send " + mediaFHIRJSON}}}
+		Code: fhir.IssueNotSupported, Diagnostics: "unsupported Content-Type " + strconv.Quote(truncate(mt, 80)) + "; send " + want}}}
 }
 
 // preferReturn is the Prefer: return= choice of a write.
@@ -169,6 +190,23 @@ func parseIfMatch(r *http.Request) (int64, error) {
 			Code: fhir.IssueInvalid, Diagnostics: "If-Match must name a version as W/\"n\", got " + strconv.Quote(truncate(h, 40))}}}
 	}
 	return v, nil
+}
+
+// ifNoneMatchPut reads If-None-Match on an update: "*" makes it a create
+// that never overwrites (engine.IfNoneMatchAny). Other values, and "*"
+// with If-Match, are refused.
+func ifNoneMatchPut(h string, ifMatch int64) (int64, error) {
+	switch h = strings.TrimSpace(h); {
+	case h == "":
+		return ifMatch, nil
+	case h == "*" && ifMatch == 0:
+		return engine.IfNoneMatchAny, nil
+	case h == "*":
+		return 0, &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			Code: fhir.IssueInvalid, Diagnostics: "If-Match and If-None-Match: * cannot both hold"}}}
+	}
+	return 0, &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+		Code: fhir.IssueNotSupported, Diagnostics: "on an update, If-None-Match takes * only (create, never overwrite); got " + strconv.Quote(truncate(h, 40))}}}
 }
 
 func parseETag(h string) (int64, bool) {

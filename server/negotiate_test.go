@@ -40,6 +40,10 @@ func TestResponseFormat(t *testing.T) {
 		{"", "application/xml, text/xml", 415},
 		{"", "application/fhir+xml, application/fhir+json;q=0.1", 200},
 		{"", "text/plain", 406},
+		{"application/fhir+json;fhirVersion=4.0.1", "", 200},
+		{"application/fhir+json;fhirVersion=3.0", "", 406},
+		{"", "application/fhir+json; fhirVersion=3.0", 406},
+		{"", "application/fhir+json; fhirVersion=3.0, application/fhir+json; fhirVersion=4.0", 200},
 	}
 	for _, tc := range tests {
 		path := "/fhir/Patient/f"
@@ -85,9 +89,24 @@ func TestRequestContentType(t *testing.T) {
 			t.Errorf("Content-Type %q: status %d, want 201: %s", ct, r.Status, r.Body)
 		}
 	}
+	// A UTF-8 byte order mark before the JSON is ignored.
+	wantStatus(t, ts.do(http.MethodPost, "/fhir/Patient", "\xef\xbb\xbf"+patientJSON("", "BOM")), http.StatusCreated)
+	// Another FHIR version: 415, nothing stored.
+	before := ts.historyCount("/fhir/_history")
+	r := ts.do(http.MethodPost, "/fhir/Patient", patientJSON("", "CT"), "Content-Type", "application/fhir+json; fhirVersion=3.0")
+	wantStatus(t, r, http.StatusUnsupportedMediaType)
+	if n := ts.historyCount("/fhir/_history"); n != before {
+		t.Errorf("a body of another FHIR version stored %d versions", n-before)
+	}
+	// A PATCH is told which patch format to send.
+	r = ts.do(http.MethodPatch, "/fhir/Patient/x", `{"active":true}`, "Content-Type", "application/merge-patch+json")
+	wantStatus(t, r, http.StatusUnsupportedMediaType)
+	if !strings.Contains(string(r.Body), "application/json-patch+json") {
+		t.Errorf("merge patch: %s", r.Body)
+	}
 	// Clients send a Content-Type on GETs too; it does not matter there.
 	id := ts.createPatient("G")
-	r := ts.do(http.MethodGet, "/fhir/Patient/"+id, nil, "Content-Type", "application/fhir+xml")
+	r = ts.do(http.MethodGet, "/fhir/Patient/"+id, nil, "Content-Type", "application/fhir+xml")
 	wantStatus(t, r, http.StatusOK)
 }
 

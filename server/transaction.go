@@ -71,8 +71,14 @@ func (s *Server) postBundle(c *gin.Context) error {
 		return bundleErr("resourceType", "POST to the base takes a Bundle of type batch or transaction, not a %s", quoteFor(in.ResourceType))
 	}
 	for i, en := range in.Entry {
-		if en.Request == nil || en.Request.Method == "" || en.Request.URL == "" {
-			return bundleErr("Bundle.entry["+strconv.Itoa(i)+"].request", "entry %d has no request (method and url)", i)
+		at := "Bundle.entry[" + strconv.Itoa(i) + "].request"
+		switch {
+		case en.Request == nil:
+			return bundleErr(at, "entry %d has no request (method and url)", i)
+		case en.Request.Method == "":
+			return bundleErr(at+".method", "entry %d: its request has no method", i)
+		case en.Request.URL == "":
+			return bundleErr(at+".url", "entry %d: its request has no url", i)
 		}
 	}
 	switch in.Type {
@@ -82,6 +88,12 @@ func (s *Server) postBundle(c *gin.Context) error {
 		return s.transaction(c, in.Entry)
 	}
 	return bundleErr("Bundle.type", "POST to the base takes a Bundle of type batch or transaction, not %s", quoteFor(in.Type))
+}
+
+// validInstant reports whether v is a FHIR instant.
+func validInstant(v string) bool {
+	_, err := time.Parse(time.RFC3339Nano, v)
+	return err == nil && strings.Contains(v, "T")
 }
 
 // shapeErr is the error of a Bundle whose JSON is well formed but breaks
@@ -167,7 +179,7 @@ func (s *Server) batchSteps(c *gin.Context, entries []entryIn) [][][]int {
 	steps := make([][][]int, 4)
 	groups := make([]map[string]int, 4) // target -> group of its step
 	for i, en := range entries {
-		method := strings.ToUpper(en.Request.Method)
+		method := en.Request.Method
 		step := 3 // GET, HEAD, and methods answered with an error
 		switch method {
 		case http.MethodDelete:
@@ -256,7 +268,7 @@ func (s *Server) transaction(c *gin.Context, entries []entryIn) error {
 	at := make([]int, len(entries)) // the write of entry i, or -1
 	for i, en := range entries {
 		at[i] = -1
-		m := strings.ToUpper(en.Request.Method)
+		m := en.Request.Method
 		if m == http.MethodGet || m == http.MethodHead {
 			reads = append(reads, i)
 			continue
@@ -336,7 +348,7 @@ func (s *Server) txRead(ctx context.Context, c *gin.Context, i int, en entryIn) 
 	if len(issues) == 0 {
 		issues = []fhir.Issue{{Severity: fhir.SeverityError, Code: fhir.IssueProcessing, Diagnostics: "answered " + e.Response.Status}}
 	}
-	what := "entry " + strconv.Itoa(i) + " (" + strings.ToUpper(en.Request.Method) + " " + truncate(en.Request.URL, 80) + ")"
+	what := "entry " + strconv.Itoa(i) + " (" + en.Request.Method + " " + truncate(en.Request.URL, 80) + ")"
 	at := "Bundle.entry[" + strconv.Itoa(i) + "].request.url"
 	for k := range issues {
 		issues[k].Diagnostics = what + ": " + issues[k].Diagnostics
@@ -348,7 +360,7 @@ func (s *Server) txRead(ctx context.Context, c *gin.Context, i int, en entryIn) 
 // txEntry parses entry i of a transaction as a write.
 func (s *Server) txEntry(c *gin.Context, i int, en entryIn) (engine.TxEntry, error) {
 	req := en.Request
-	w := engine.TxEntry{Index: i, FullURL: en.FullURL, Base: s.baseURL(c), Method: strings.ToUpper(req.Method), IfNoneExist: req.IfNoneExist}
+	w := engine.TxEntry{Index: i, FullURL: en.FullURL, Base: s.baseURL(c), Method: req.Method, IfNoneExist: req.IfNoneExist}
 	at := "Bundle.entry[" + strconv.Itoa(i) + "].request"
 	switch w.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
@@ -383,6 +395,16 @@ func (s *Server) txEntry(c *gin.Context, i int, en entryIn) (engine.TxEntry, err
 		} else {
 			return w, bundleErr(at+".ifMatch", "entry %d: ifMatch must name a version as W/\"n\", got %s", i, quoteFor(req.IfMatch))
 		}
+	}
+	if req.IfNoneMatch != "" {
+		if w.Method != http.MethodPut {
+			return w, bundleErr(at+".ifNoneMatch", "entry %d: ifNoneMatch applies to reads, and (as *) to updates, not to a %s", i, w.Method)
+		}
+		v, err := ifNoneMatchPut(req.IfNoneMatch, w.IfMatch)
+		if err != nil {
+			return w, bundleErr(at+".ifNoneMatch", "entry %d: %s", i, err.(*fhir.Error).Issues[0].Diagnostics)
+		}
+		w.IfMatch = v
 	}
 	switch w.Method {
 	case http.MethodPost, http.MethodPut:
@@ -496,7 +518,7 @@ func (s *Server) subRequest(ctx context.Context, c *gin.Context, i int, en entry
 		return bundleEntry{Response: &entryResponse{Status: statusText(status), Outcome: fhir.Outcome(fe.Issues)}}, status
 	}
 	req := en.Request
-	method := strings.ToUpper(req.Method)
+	method := req.Method
 	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
 	default:
@@ -506,6 +528,10 @@ func (s *Server) subRequest(ctx context.Context, c *gin.Context, i int, en entry
 	path, query, err := s.entryURL(c, req.URL)
 	if err != nil {
 		return fail(bundleErr("Bundle.entry["+strconv.Itoa(i)+"].request.url", "entry %d: %v", i, err))
+	}
+	if req.IfModifiedSince != "" && !validInstant(req.IfModifiedSince) {
+		return fail(bundleErr("Bundle.entry["+strconv.Itoa(i)+"].request.ifModifiedSince",
+			"entry %d: ifModifiedSince %s is not an instant (such as 2026-01-31T12:00:00Z)", i, quoteFor(req.IfModifiedSince)))
 	}
 	if path == "" && method == http.MethodPost {
 		return fail(bundleErr("Bundle.entry["+strconv.Itoa(i)+"].request.url", "entry %d: a Bundle cannot hold another batch or transaction", i))
@@ -552,8 +578,8 @@ func (s *Server) subRequest(ctx context.Context, c *gin.Context, i int, en entry
 	return e, rec.Code
 }
 
-// fhirTimeToHTTP turns entry.request.ifModifiedSince (a FHIR instant) into
-// an HTTP date; a value already in that form passes as it is.
+// fhirTimeToHTTP turns entry.request.ifModifiedSince (a FHIR instant,
+// checked by subRequest) into an HTTP date.
 func fhirTimeToHTTP(v string) string {
 	if v == "" {
 		return ""

@@ -421,10 +421,12 @@ func TestBatchEntriesAreIndependent(t *testing.T) {
 		entry("GET", "Patient/unknown", nil, ""),
 		entry("PUT", "Patient/b", patientJSON("b", "B"), ""),
 		entry("FROB", "Patient", nil, ""),
+		entry("get", "Patient/b", nil, ""),
+		entry("GET", "Patient/b", nil, "", "ifModifiedSince", "not-a-date"),
 	))
 	wantStatus(t, r, http.StatusOK)
-	list := responses(t, r, "batch-response", 5)
-	want := []string{"201", "400", "404", "201", "400"}
+	list := responses(t, r, "batch-response", 7)
+	want := []string{"201", "400", "404", "201", "400", "400", "400"}
 	for i, e := range list {
 		s := str(e, "response", "status")
 		if !strings.HasPrefix(s, want[i]) {
@@ -504,6 +506,13 @@ func TestBundleRequestErrors(t *testing.T) {
 		{"not a bundle", patientJSON("", "X"), "resourceType"},
 		{"other type", map[string]any{"resourceType": "Bundle", "type": "collection"}, "Bundle.type"},
 		{"no request", map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": []any{map[string]any{}}}, "Bundle.entry[0].request"},
+		{"no url", `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET"}}]}`, "Bundle.entry[0].request.url"},
+		{"no method", `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"url":"Patient"}}]}`, "Bundle.entry[0].request.method"},
+		{"lower-case method", txBundle("transaction", entry("put", "Patient/a", patientJSON("a", "X"), "")), "Bundle.entry[0].request.method"},
+		{"placeholder of no entry", txBundle("transaction", entry("POST", "Observation",
+			`{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:00000000-0000-0000-0000-00000000dead"}}`, "")),
+			"Bundle.entry[0]"},
+		{"ifNoneMatch on a delete", txBundle("transaction", entry("DELETE", "Patient/a", nil, "", "ifNoneMatch", "*")), "Bundle.entry[0].request.ifNoneMatch"},
 		{"bad url", txBundle("transaction", entry("PUT", "Patient/a/b/c", patientJSON("a", "X"), "")), "Bundle.entry[0].request.url"},
 		{"other server", txBundle("transaction", entry("POST", "http://elsewhere.org/fhir/Patient", patientJSON("", "X"), "")), "Bundle.entry[0].request.url"},
 		{"bad ifMatch", txBundle("transaction", entry("PUT", "Patient/a", patientJSON("a", "X"), "", "ifMatch", "seven")), "Bundle.entry[0].request.ifMatch"},

@@ -335,6 +335,12 @@ func (e *Engine) prepareTx(ctx context.Context, plan *txPlan) error {
 					return to, true, nil
 				}
 			}
+			if kind == linkReference && (strings.HasPrefix(v, "urn:uuid:") || strings.HasPrefix(v, "urn:oid:")) {
+				// A placeholder for an entry of the Bundle, and none has
+				// it as fullUrl: stored, it would never resolve.
+				return "", false, &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+					Code: fhir.IssueNotFound, Diagnostics: "the reference " + quoteShort(v) + " is the fullUrl of no entry of the Bundle"}}}
+			}
 			if kind != linkReference || !isConditionalRef(v) {
 				return "", false, nil
 			}

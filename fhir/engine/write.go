@@ -321,10 +321,22 @@ func (e *Engine) retry(ctx context.Context, fn func(tx Tx) error) error {
 // version.
 const IfMatchAny int64 = -1
 
+// IfNoneMatchAny is the ifMatch argument for "If-None-Match: *" on an
+// update: the write proceeds only if the resource does not exist (or is
+// deleted), a create with the client's id that never overwrites.
+const IfNoneMatchAny int64 = -2
+
 // checkIfMatch fails with KindPreconditionFailed unless ifMatch is 0, the
 // current version of the resource, or IfMatchAny for an existing resource.
 func checkIfMatch(cur *fhir.Resource, ifMatch int64) error {
 	if ifMatch == 0 {
+		return nil
+	}
+	if ifMatch == IfNoneMatchAny {
+		if cur != nil && !cur.Deleted {
+			return &fhir.Error{Kind: fhir.KindPreconditionFailed, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+				Code: fhir.IssueDuplicate, Diagnostics: "If-None-Match: * requires that the resource not exist, and " + cur.Ref() + " does"}}}
+		}
 		return nil
 	}
 	if ifMatch == IfMatchAny {
