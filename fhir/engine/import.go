@@ -109,6 +109,31 @@ func (e *Engine) Import(ctx context.Context, items []ImportItem, opts ImportOpti
 	}
 }
 
+// Matches returns the ids of at most two resources of type t that search
+// criteria ("identifier=s|v") match, as a conditional create or reference
+// finds them: criteria the server cannot evaluate are refused (KindInvalid).
+func (e *Engine) Matches(ctx context.Context, t fhir.ResourceType, criteria string) ([]fhir.ID, error) {
+	if err := CheckType(t); err != nil {
+		return nil, err
+	}
+	if err := e.allow(ctx, InteractionSearchType, t, "", nil); err != nil {
+		return nil, err
+	}
+	q, err := e.parseCriteria(t, criteria)
+	if err != nil {
+		return nil, err
+	}
+	found, err := e.store.Search(ctx, atMostTwo(q))
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]fhir.ID, len(found.Resources))
+	for i, r := range found.Resources {
+		ids[i] = r.ID
+	}
+	return ids, nil
+}
+
 // errMoved ends an import's transaction that found a resource changed
 // since the import compared it with the item.
 var errMoved = errors.New("a resource changed since it was compared")

@@ -371,3 +371,18 @@ func RewriteLinks(body []byte, t fhir.ResourceType, links map[string]string) ([]
 		return to, ok, nil
 	})
 }
+
+// RewriteLinksFunc is RewriteLinks with a function that replaces each
+// link: reference says it is a Reference.reference (which may be
+// conditional), rather than a URI element or a narrative link; ok false
+// keeps the link, and an error stops the walk.
+func RewriteLinksFunc(body []byte, t fhir.ResourceType, link func(reference bool, v string) (to string, ok bool, err error)) ([]byte, bool, error) {
+	return rewriteLinks(body, string(t), func(kind linkKind, v string) (string, bool, error) {
+		return link(kind == linkReference, v)
+	})
+}
+
+// IsConditionalRef reports whether a reference is a search
+// ("Patient?identifier=s|v"), which a transaction resolves to its one
+// match.
+func IsConditionalRef(v string) bool { return isConditionalRef(v) }

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/engine"
 	"github.com/cpms-fhir/cpms/fhir/store/sqlite"
 	"github.com/cpms-fhir/cpms/fhir/validate"
@@ -114,6 +115,40 @@ func TestReadNDJSON(t *testing.T) {
 	}
 	if len(got[0]) != 3 || got[0][0] != "Patient/nd-1 @1" || !strings.HasPrefix(got[0][1], "QuestionnaireResponse/") || got[0][2] != "Patient/nd-2 @6" {
 		t.Errorf("items %v", got[0])
+	}
+}
+
+// TestReadByteOrderMark: a UTF-8 byte order mark at the start of a file,
+// which some editors write, is ignored (RFC 8259, section 8.1).
+func TestReadByteOrderMark(t *testing.T) {
+	dir := t.TempDir()
+	bom := "\xef\xbb\xbf"
+	files := map[string]string{
+		"patient.json":  bom + `{"resourceType":"Patient","id":"bom-1"}`,
+		"lines.ndjson":  bom + `{"resourceType":"Patient","id":"bom-2"}` + "\n" + `{"resourceType":"Patient","id":"bom-3"}` + "\n",
+		"inside.ndjson": `{"resourceType":"Patient","id":"bom-4"}` + "\n" + bom + `{"resourceType":"Patient","id":"bom-5"}` + "\n",
+	}
+	var items, problems []string
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		units := readAll(t, path, 10)
+		for _, u := range units {
+			for _, it := range u.Items {
+				items = append(items, string(it.ID))
+			}
+		}
+		problems = append(problems, problemsOf(units)...)
+	}
+	slices.Sort(items)
+	if want := []string{"bom-1", "bom-2", "bom-3", "bom-4"}; !slices.Equal(items, want) {
+		t.Errorf("items %v, want %v", items, want)
+	}
+	// A mark elsewhere than at the start of the file is not JSON.
+	if len(problems) != 1 || !strings.Contains(problems[0], "inside.ndjson line 2") {
+		t.Errorf("problems %v, want line 2 of inside.ndjson", problems)
 	}
 }
 
@@ -377,5 +412,74 @@ func TestLoadSynthea(t *testing.T) {
 	}
 	if res.Total != 3 || len(res.Included) == 0 {
 		t.Errorf("%d Patients with %d Encounters linked to them, want 3 with some", res.Total, len(res.Included))
+	}
+}
+
+// TestLoadResolvesConditionals: a Bundle's conditional creates and
+// conditional references resolve against the store loaded into, as a
+// transaction resolves them, through the engine and over HTTP. A create
+// whose criteria match is the resource matched, and references to its
+// entry point there; a reference matching nothing is reported with its
+// entry, and the rest loads.
+func TestLoadResolvesConditionals(t *testing.T) {
+	bundle := `{"resourceType":"Bundle","type":"transaction","entry":[
+	{"fullUrl":"urn:uuid:aaaaaaaa-0000-0000-0000-000000000001",
+	 "resource":{"resourceType":"Patient","identifier":[{"system":"urn:mrn","value":"42"}]},
+	 "request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=urn:mrn|42"}},
+	{"resource":{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},
+	 "subject":{"reference":"urn:uuid:aaaaaaaa-0000-0000-0000-000000000001"}},"request":{"method":"PUT","url":"Observation/o1"}},
+	{"resource":{"resourceType":"Observation","id":"o2","status":"final","code":{"text":"x"},
+	 "subject":{"reference":"Patient?identifier=urn:mrn|42"}},"request":{"method":"PUT","url":"Observation/o2"}},
+	{"resource":{"resourceType":"Observation","id":"o3","status":"final","code":{"text":"x"},
+	 "subject":{"reference":"Patient?identifier=urn:mrn|nobody"}},"request":{"method":"PUT","url":"Observation/o3"}},
+	{"fullUrl":"urn:uuid:aaaaaaaa-0000-0000-0000-000000000005",
+	 "resource":{"resourceType":"Patient","identifier":[{"system":"urn:mrn","value":"43"}]},
+	 "request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=urn:mrn|43"}}]}`
+	path := filepath.Join(t.TempDir(), "conditional.json")
+	if err := os.WriteFile(path, []byte(bundle), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, way := range []string{"engine", "http"} {
+		t.Run(way, func(t *testing.T) {
+			eng, _ := newEngine(t)
+			if _, err := eng.Update(t.Context(), "Patient", "existing",
+				[]byte(`{"resourceType":"Patient","id":"existing","identifier":[{"system":"urn:mrn","value":"42"}]}`), 0); err != nil {
+				t.Fatal(err)
+			}
+			var sink bulk.Sink = bulk.EngineSink{Engine: eng}
+			if way == "http" {
+				hs := httptest.NewServer(server.New(eng, server.Options{Logger: slog.New(slog.DiscardHandler)}))
+				defer hs.Close()
+				sink = bulk.HTTPSink{Base: hs.URL + "/fhir", Client: hs.Client()}
+			}
+			for run := range 2 { // the second run finds everything stored
+				p, problems := load(t, sink, path)
+				if len(problems) != 1 || !strings.Contains(problems[0], "conditional.json entry 3") ||
+					!strings.Contains(problems[0], "matches no Patient") {
+					t.Errorf("run %d: problems %q, want entry 3's reference matching no Patient", run, problems)
+				}
+				if n := p.Resources.Load(); n != 4 {
+					t.Errorf("run %d: %d resources loaded or found, want 4", run, n)
+				}
+			}
+			for obs, want := range map[fhir.ID]string{"o1": "Patient/existing", "o2": "Patient/existing"} {
+				r, err := eng.Read(t.Context(), "Observation", obs)
+				if err != nil {
+					t.Fatalf("Observation/%s: %v", obs, err)
+				}
+				if !strings.Contains(string(r.Body), `"reference":"`+want+`"`) {
+					t.Errorf("Observation/%s does not refer to %s: %s", obs, want, r.Body)
+				}
+			}
+			if _, err := eng.Read(t.Context(), "Observation", "o3"); err == nil {
+				t.Error("Observation/o3, whose reference matches nothing, was stored")
+			}
+			for value, want := range map[string]int{"42": 1, "43": 1} {
+				res, err := eng.Search(t.Context(), engine.SearchRequest{Type: "Patient", Params: url.Values{"identifier": {"urn:mrn|" + value}}})
+				if err != nil || len(res.Matches) != want {
+					t.Errorf("Patient?identifier=urn:mrn|%s: %d matches, %v; want %d", value, len(res.Matches), err, want)
+				}
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,6 +69,11 @@ func (s EngineSink) End(ctx context.Context) error {
 		return nil
 	}
 	return s.Indexes.BuildIndexes(ctx)
+}
+
+// Match finds what criteria match in the engine's store (see Resolver).
+func (s EngineSink) Match(ctx context.Context, t fhir.ResourceType, criteria string) ([]fhir.ID, error) {
+	return s.Engine.Matches(ctx, t, criteria)
 }
 
 func (s EngineSink) Load(ctx context.Context, items []Item) ([]error, error) {
@@ -150,6 +156,62 @@ func (s HTTPSink) loadPart(ctx context.Context, items []Item) ([]error, error) {
 	return append(first, rest...), nil
 }
 
+// Match finds what criteria match on the server, with a search (see
+// Resolver).
+func (s HTTPSink) Match(ctx context.Context, t fhir.ResourceType, criteria string) ([]fhir.ID, error) {
+	if i := strings.IndexByte(criteria, '?'); i >= 0 {
+		criteria = criteria[i+1:]
+	}
+	u := strings.TrimSuffix(s.Base, "/") + "/" + url.PathEscape(string(t)) + "?" + criteria + "&_count=2&_elements=id"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, &fhir.Error{Kind: fhir.KindInvalid, Message: "the criteria do not make a URL: " + err.Error()}
+	}
+	req.Header.Set("Accept", "application/fhir+json")
+	resp, err := s.client().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusNotFound:
+		return nil, &fhir.Error{Kind: fhir.KindInvalid, Message: "the server refused them: " + diagnostics(body)}
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("searching %s: the server answered %s: %s", t, resp.Status, diagnostics(body))
+	}
+	var page struct {
+		Entry []struct {
+			Resource struct {
+				ID fhir.ID `json:"id"`
+			} `json:"resource"`
+			Search struct {
+				Mode string `json:"mode"`
+			} `json:"search"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		return nil, fmt.Errorf("searching %s: the server's answer is not a Bundle", t)
+	}
+	var ids []fhir.ID
+	for _, e := range page.Entry {
+		if e.Search.Mode == "" || e.Search.Mode == "match" {
+			ids = append(ids, e.Resource.ID)
+		}
+	}
+	return ids, nil
+}
+
+func (s HTTPSink) client() *http.Client {
+	if s.Client == nil {
+		return http.DefaultClient
+	}
+	return s.Client
+}
+
 // refusedErr is a transaction the server refused for what its entries
 // hold (400, 409, 412, 422) or for its size (413), rather than for the
 // request as a whole.
@@ -176,11 +238,7 @@ func (s HTTPSink) post(ctx context.Context, typ string, items []Item) ([]error, 
 	req.Header.Set("Content-Type", "application/fhir+json")
 	req.Header.Set("Accept", "application/fhir+json")
 	req.Header.Set("Prefer", "return=minimal")
-	client := s.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
+	resp, err := s.client().Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -290,10 +348,23 @@ func Load(ctx context.Context, files []File, sink Sink, opts Options, p *Progres
 				if ctx.Err() != nil {
 					continue
 				}
-				errs, err := sink.Load(ctx, u.Items)
-				if err != nil {
-					cancel(err)
-					continue
+				items, found := u.Items, 0
+				if r, ok := sink.(Resolver); ok {
+					var more []Problem
+					var err error
+					if items, found, more, err = resolve(ctx, r, items); err != nil {
+						cancel(err)
+						continue
+					}
+					u.Problems = append(u.Problems, more...)
+				}
+				var errs []error
+				if len(items) > 0 {
+					var err error
+					if errs, err = sink.Load(ctx, items); err != nil {
+						cancel(err)
+						continue
+					}
 				}
 				mu.Lock()
 				for _, pr := range u.Problems {
@@ -301,11 +372,11 @@ func Load(ctx context.Context, files []File, sink Sink, opts Options, p *Progres
 				}
 				for i, e := range errs {
 					if e != nil {
-						report(Problem{Where: u.Items[i].Where, Err: describe(e)})
+						report(Problem{Where: items[i].Where, Err: describe(e)})
 					}
 				}
 				mu.Unlock()
-				p.Resources.Add(int64(len(u.Items)) - int64(countErrs(errs)))
+				p.Resources.Add(int64(len(items)+found) - int64(countErrs(errs)))
 			}
 		})
 	}

@@ -36,6 +36,13 @@ type Item struct {
 	ID    fhir.ID
 	Body  []byte
 	Where string
+	// IfNoneExist are the criteria of a conditional create (a Bundle
+	// entry's request.ifNoneExist): a resource they match in the store
+	// stands for the item, which is then not stored (see Resolver).
+	IfNoneExist string
+	// Conditional says the item may hold conditional references
+	// ("Patient?identifier=s|v"), resolved before it is stored.
+	Conditional bool
 }
 
 // Problem is a resource or a file that cannot be loaded, and why.
@@ -135,12 +142,16 @@ func ReadFile(name string, chunk int, fn func(Unit) error) error {
 		if err != nil {
 			return fn(Unit{Problems: []Problem{{Where: name, Err: err}}, Read: counted.n})
 		}
-		u := readJSON(name, data)
+		u := readJSON(name, bytes.TrimPrefix(data, utf8BOM))
 		u.Read = counted.n
 		return fn(u)
 	}
 	return readNDJSON(name, r, chunk, counted, fn)
 }
+
+// utf8BOM is the byte order mark some editors put at the start of a UTF-8
+// file, which JSON readers may ignore (RFC 8259, section 8.1).
+var utf8BOM = []byte("\xef\xbb\xbf")
 
 type countingReader struct {
 	r io.Reader
@@ -187,7 +198,8 @@ func readJSON(name string, data []byte) Unit {
 			FullURL  string          `json:"fullUrl"`
 			Resource json.RawMessage `json:"resource"`
 			Request  *struct {
-				Method string `json:"method"`
+				Method      string `json:"method"`
+				IfNoneExist string `json:"ifNoneExist"`
 			} `json:"request"`
 		} `json:"entry"`
 	}
@@ -219,15 +231,26 @@ func readJSON(name string, data []byte) Unit {
 		if e.FullURL != "" {
 			links[e.FullURL] = string(it.Type) + "/" + string(it.ID)
 		}
+		if e.Request != nil && e.Request.Method == "POST" {
+			it.IfNoneExist = e.Request.IfNoneExist
+		}
 		u.Items = append(u.Items, it)
 	}
 	if len(links) == 0 {
 		return u
 	}
 	for i := range u.Items {
-		body, _, err := engine.RewriteLinks(u.Items[i].Body, u.Items[i].Type, links)
+		it := &u.Items[i]
+		conditional := false
+		body, _, err := engine.RewriteLinksFunc(it.Body, it.Type, func(reference bool, v string) (string, bool, error) {
+			if to, ok := links[v]; ok {
+				return to, true, nil
+			}
+			conditional = conditional || reference && engine.IsConditionalRef(v)
+			return "", false, nil
+		})
 		if err == nil {
-			u.Items[i].Body = body
+			it.Body, it.Conditional = body, conditional
 		}
 	}
 	return u
@@ -239,6 +262,9 @@ func readNDJSON(name string, r io.Reader, chunk int, counted *countingReader, fn
 	var u Unit
 	for line := 1; ; line++ {
 		text, err := br.ReadBytes('\n')
+		if line == 1 {
+			text = bytes.TrimPrefix(text, utf8BOM)
+		}
 		if t := bytes.TrimSpace(text); len(t) > 0 {
 			where := fmt.Sprintf("%s line %d", name, line)
 			if it, ierr := item(slices.Clone(t), "", where); ierr != nil {
@@ -279,7 +305,9 @@ func item(body []byte, fullURL, where string) (Item, error) {
 	if err := engine.CheckType(h.ResourceType); err != nil {
 		return Item{}, fmt.Errorf("unknown resource type %q", h.ResourceType)
 	}
-	it := Item{Type: h.ResourceType, ID: h.ID, Body: body, Where: where}
+	// A conditional reference holds a "?"; a Bundle's items are looked
+	// at more closely when their links are rewritten (readJSON).
+	it := Item{Type: h.ResourceType, ID: h.ID, Body: body, Where: where, Conditional: bytes.IndexByte(body, '?') >= 0}
 	if it.ID != "" {
 		if !it.ID.Valid() {
 			return Item{}, fmt.Errorf("invalid id %q", h.ID)
