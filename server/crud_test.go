@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cpms-fhir/cpms/internal/testfixture"
 )
 
 var instantPattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`)
@@ -173,6 +175,42 @@ func TestDelete(t *testing.T) {
 // every element other than id and meta keeps its bytes and order
 // (whitespace aside), including number literals and string escapes, and
 // the client's meta elements survive beside the server's.
+// TestReadShaped: _summary and _elements shape a read, a vread and a
+// history as they shape a search's matches (search.html#summary).
+func TestReadShaped(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	wantStatus(t, ts.do(http.MethodPut, "/fhir/Patient/example", testfixture.Patient), http.StatusCreated)
+	check := func(what string, res map[string]any, keep, drop string) {
+		t.Helper()
+		if res[keep] == nil || res[drop] != nil || str(res, "meta", "tag", 0, "code") != "SUBSETTED" {
+			t.Errorf("%s: %s kept %v, %s dropped %v, tag %q", what, keep, res[keep] != nil, drop, res[drop] == nil,
+				str(res, "meta", "tag", 0, "code"))
+		}
+	}
+	r := ts.do(http.MethodGet, "/fhir/Patient/example?_elements=gender", nil)
+	wantStatus(t, r, http.StatusOK)
+	check("read _elements=gender", r.JSON, "gender", "name")
+	r = ts.do(http.MethodGet, "/fhir/Patient/example?_summary=true", nil)
+	check("read _summary=true", r.JSON, "name", "text")
+	r = ts.do(http.MethodGet, "/fhir/Patient/example?_summary=text", nil)
+	check("read _summary=text", r.JSON, "text", "name")
+	r = ts.do(http.MethodGet, "/fhir/Patient/example/_history/1?_elements=birthDate", nil)
+	check("vread _elements=birthDate", r.JSON, "birthDate", "name")
+	for _, path := range []string{"/fhir/Patient/example/_history", "/fhir/Patient/_history", "/fhir/_history"} {
+		r = ts.do(http.MethodGet, path+"?_elements=gender", nil)
+		check(path+" _elements=gender", get(r.JSON, "entry", 0, "resource").(map[string]any), "gender", "name")
+	}
+	// Without them, the resource whole; with a wrong value, 400.
+	r = ts.do(http.MethodGet, "/fhir/Patient/example?_summary=false", nil)
+	if r.JSON["name"] == nil || r.JSON["text"] == nil || str(r.JSON, "meta", "tag", 0, "code") != "" {
+		t.Errorf("_summary=false: %.200s", r.Body)
+	}
+	for _, q := range []string{"_summary=count", "_summary=bogus", "_elements=9x"} {
+		wantStatus(t, ts.do(http.MethodGet, "/fhir/Patient/example?"+q, nil), http.StatusBadRequest)
+	}
+}
+
 func TestClientJSONPreserved(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)

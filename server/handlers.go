@@ -25,7 +25,17 @@ func (s *Server) read(c *gin.Context, t fhir.ResourceType, id fhir.ID) error {
 		c.Status(http.StatusNotModified)
 		return nil
 	}
-	s.writeResource(c, r)
+	return s.writeShaped(c, r)
+}
+
+// writeShaped answers with r, shaped by the request's _summary and
+// _elements.
+func (s *Server) writeShaped(c *gin.Context, r *fhir.Resource) error {
+	shaped, err := s.eng.Shape(r.Type, c.Request.URL.Query(), []*fhir.Resource{r})
+	if err != nil {
+		return err
+	}
+	s.writeResource(c, shaped[0])
 	return nil
 }
 
@@ -54,8 +64,7 @@ func (s *Server) vread(c *gin.Context, t fhir.ResourceType, id fhir.ID, vid stri
 	if err != nil {
 		return err
 	}
-	s.writeResource(c, r)
-	return nil
+	return s.writeShaped(c, r)
 }
 
 // writeBody carries out a write whose request has a body and may have

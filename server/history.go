@@ -35,8 +35,12 @@ func (s *Server) history(c *gin.Context, t fhir.ResourceType, id fhir.ID) error 
 		next.Set(engine.CursorParam, page.Next)
 		b.Link = append(b.Link, bundleLink{"next", withQuery(self, next)})
 	}
-	b.Entry = make([]bundleEntry, 0, len(page.Versions))
-	for _, r := range page.Versions {
+	versions, err := s.eng.Shape(t, params, page.Versions)
+	if err != nil {
+		return err
+	}
+	b.Entry = make([]bundleEntry, 0, len(versions))
+	for _, r := range versions {
 		b.Entry = append(b.Entry, historyEntry(base, r))
 	}
 	out, err := b.encode()

@@ -236,6 +236,52 @@ func sortedTypes[V any](m map[fhir.ResourceType]V) []fhir.ResourceType {
 	return out
 }
 
+// Shape applies the _summary and _elements of params to the resources a
+// read, vread or history answers with, as a search applies them (t is
+// their type, "" for a system history): a subset, tagged SUBSETTED. Other
+// parameters are left to the caller; invalid values, and _summary=count,
+// are refused.
+func (e *Engine) Shape(t fhir.ResourceType, params url.Values, rs []*fhir.Resource) ([]*fhir.Resource, error) {
+	only := url.Values{}
+	for _, k := range []string{"_summary", "_elements"} {
+		if v, ok := params[k]; ok {
+			only[k] = v
+		}
+	}
+	if len(only) == 0 {
+		return rs, nil
+	}
+	var types []fhir.ResourceType
+	if t != "" {
+		types = []fhir.ResourceType{t}
+	}
+	q, err := parse.Parse(e.params, types, only, e.parseOpts)
+	if err != nil {
+		return nil, err
+	}
+	if q.Summary == search.SummaryCount {
+		return nil, invalid(fhir.IssueNotSupported, "_summary", "_summary=count applies to searches, not here")
+	}
+	out := make([]*fhir.Resource, 0, len(rs))
+	var live []*fhir.Resource
+	for _, r := range rs {
+		if !r.Deleted {
+			live = append(live, r)
+		}
+	}
+	shape(q, live)
+	k := 0
+	for _, r := range rs {
+		if r.Deleted {
+			out = append(out, r)
+			continue
+		}
+		out = append(out, live[k])
+		k++
+	}
+	return out, nil
+}
+
 // shape applies _summary and _elements to resources.
 func shape(q *search.Query, rs []*fhir.Resource) {
 	var keep func(el *model.Element, name string) bool
