@@ -3,6 +3,7 @@ package validate
 import (
 	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -55,6 +56,7 @@ func (v *Validator) Validate(body []byte) error {
 		if !ok {
 			return fhir.Internal("the resource could not be validated", err)
 		}
+		issues = append(issues, v.afterParse(body, issues)...)
 		sortIssues(issues)
 		return &fhir.Error{Kind: fhir.KindInvalid, Issues: issues}
 	}
@@ -63,6 +65,112 @@ func (v *Validator) Validate(body []byte) error {
 	}
 	sortIssues(rep.issues)
 	return &fhir.Error{Kind: fhir.KindUnprocessable, Issues: rep.issues}
+}
+
+// afterParse returns the issues the validation phase finds in a resource
+// whose parse failed with issues, which google/fhir/go reports without
+// going on to that phase (required elements, reference types): those of
+// the resource without the elements the parse refused, save those the
+// removal causes (a required element removed is not missing). The list
+// of a refused write so names every problem at once.
+func (v *Validator) afterParse(body []byte, issues []fhir.Issue) []fhir.Issue {
+	var paths []string
+	for _, is := range issues {
+		paths = append(paths, is.Expression...)
+	}
+	repaired, ok := removePaths(body, paths)
+	if !ok {
+		return nil
+	}
+	var rep reporter
+	if _, err := v.u.UnmarshalWithErrorReporter(repaired, &rep); err != nil {
+		return nil // more than the elements' own values is wrong
+	}
+	var out []fhir.Issue
+	for _, is := range rep.issues {
+		caused := slices.ContainsFunc(is.Expression, func(x string) bool {
+			return slices.ContainsFunc(paths, func(p string) bool {
+				return x == p || strings.HasPrefix(x, p+".") || strings.HasPrefix(x, p+"[")
+			})
+		})
+		if !caused {
+			out = append(out, is)
+		}
+	}
+	return out
+}
+
+// pathStep matches a step of a parse issue's location: an element's JSON
+// name, with an index into its array.
+var pathStep = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$`)
+
+// removePaths returns body without the elements at paths, locations of
+// parse issues ("Patient.name[0].family", "Observation.value" for every
+// value[x], "Bundle.entry[0].resource.Patient.id" through a contained
+// resource's type); an element in an array takes its whole array. ok is
+// false when body cannot be read or no path was found.
+func removePaths(body []byte, paths []string) ([]byte, bool) {
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	var root map[string]any
+	if d.Decode(&root) != nil {
+		return nil, false
+	}
+	removed := false
+	for _, p := range paths {
+		steps := strings.Split(p, ".")
+		if len(steps) < 2 {
+			continue
+		}
+		at := root
+		for i, step := range steps[1:] {
+			m := pathStep.FindStringSubmatch(step)
+			if m == nil {
+				break
+			}
+			if i == len(steps)-2 {
+				removed = removeMember(at, m[1]) || removed
+				break
+			}
+			next, ok := at[m[1]]
+			if !ok && step[0] >= 'A' && step[0] <= 'Z' {
+				continue // a contained resource's type
+			}
+			if m[2] != "" {
+				list, _ := next.([]any)
+				n, _ := strconv.Atoi(m[2])
+				if n >= len(list) {
+					break
+				}
+				next = list[n]
+			}
+			obj, ok := next.(map[string]any)
+			if !ok {
+				break
+			}
+			at = obj
+		}
+	}
+	if !removed {
+		return nil, false
+	}
+	out, err := json.Marshal(root)
+	return out, err == nil
+}
+
+// removeMember removes element name from obj with its primitive
+// extension (_name); a choice element's name removes each of its types
+// (value: valueQuantity, valueString...).
+func removeMember(obj map[string]any, name string) bool {
+	found := false
+	for k := range obj {
+		base := strings.TrimPrefix(k, "_")
+		if base == name || strings.HasPrefix(base, name) && len(base) > len(name) && base[len(name)] >= 'A' && base[len(name)] <= 'Z' {
+			delete(obj, k)
+			found = true
+		}
+	}
+	return found
 }
 
 // alignNulls rewrites null items of arrays as empty objects. FHIR JSON
@@ -192,7 +300,10 @@ func parseIssue(path, details, diag string) fhir.Issue {
 		is.Expression = []string{joinPath(path, name)}
 		is.Diagnostics = "unknown element " + strconv.Quote(name)
 	case details == "invalid JSON":
-		is.Diagnostics = "the body is not valid JSON"
+		// The body is JSON (fhir.Prepare read it first): the parser says
+		// so of a value of the wrong JSON type, such as an array where a
+		// single string goes.
+		is.Diagnostics = "the value does not have the JSON type of the element (an array, object, string, number or boolean where another is expected)"
 	case strings.Contains(details, "code type mismatch"):
 		is.Code = fhir.IssueCodeInvalid
 		is.Diagnostics = "the code is not in the required value set"

@@ -50,6 +50,23 @@ func TestIssues(t *testing.T) {
 		{"nested required", `{"resourceType":"Patient","id":"a","extension":[{"valueString":"x"}]}`, fhir.KindUnprocessable, []fhir.Issue{
 			{Code: fhir.IssueRequired, Expression: []string{"Patient.extension[0].url"}},
 		}},
+		// A parse issue does not hide the rules' issues: all are listed.
+		{"parse and rule issues together", `{"resourceType":"Observation","id":"a","subject":{"reference":"Organization/1"},
+			"valueQuantity":{"value":1.5},"valueString":"x"}`, fhir.KindInvalid, []fhir.Issue{
+			{Code: fhir.IssueRequired, Expression: []string{"Observation.code"}},
+			{Code: fhir.IssueRequired, Expression: []string{"Observation.status"}},
+			{Code: fhir.IssueInvalid, Expression: []string{"Observation.subject"}},
+			{Code: fhir.IssueStructure, Expression: []string{"Observation.value"}},
+		}},
+		{"nested parse and rule issues", `{"resourceType":"Observation","id":"a","status":"final","code":{"text":"x"},
+			"component":[{"valueQuantity":{"value":1,"comparator":"~"}}]}`, fhir.KindInvalid, []fhir.Issue{
+			{Code: fhir.IssueRequired, Expression: []string{"Observation.component[0].code"}},
+			{Code: fhir.IssueCodeInvalid, Expression: []string{"Observation.component[0].valueQuantity.comparator"}},
+		}},
+		// An element refused is not also reported missing.
+		{"required element refused", `{"resourceType":"Observation","id":"a","status":"bogus","code":{"text":"x"}}`, fhir.KindInvalid, []fhir.Issue{
+			{Code: fhir.IssueCodeInvalid, Expression: []string{"Observation.status"}},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
