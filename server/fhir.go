@@ -106,7 +106,7 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 			return methodNotAllowed(c, http.MethodGet)
 		case seg[1] == "$validate":
 			if is(http.MethodPost) {
-				return s.validate(c, t)
+				return s.validate(c, t, "")
 			}
 			return methodNotAllowed(c, http.MethodPost)
 		case s.isTermOperation(t, seg[1]):
@@ -143,6 +143,12 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 				return s.history(c, fhir.ResourceType(seg[0]), fhir.ID(seg[1]))
 			}
 			return methodNotAllowed(c, http.MethodGet)
+		}
+		if seg[2] == "$validate" {
+			if is(http.MethodPost) {
+				return s.validate(c, fhir.ResourceType(seg[0]), fhir.ID(seg[1]))
+			}
+			return methodNotAllowed(c, http.MethodPost)
 		}
 	case 4:
 		if seg[2] == "_history" {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -155,33 +156,85 @@ func (s *Server) conditionalDelete(c *gin.Context, t fhir.ResourceType) error {
 	return nil
 }
 
-// validate answers $validate: an OperationOutcome with the issues found,
-// 200 whether or not the resource is valid (the outcome says which).
-func (s *Server) validate(c *gin.Context, t fhir.ResourceType) error {
-	body, err := s.readBody(c)
-	if err != nil {
+// validate answers $validate (operation-resource-validate) on a type, or
+// on the resource id (id not ""): an OperationOutcome with the issues
+// found, 200 whether or not the resource is valid (the outcome says
+// which). The resource comes as the body, or as the "resource" of a
+// Parameters body; profiles to check besides the resource's own come as
+// "profile", and the mode (create, update, delete) as "mode", in the
+// query or the Parameters. An update must carry an id, the URL's on an
+// instance; a delete (of an instance, with no resource) checks that the
+// resource exists.
+func (s *Server) validate(c *gin.Context, t fhir.ResourceType, id fhir.ID) error {
+	if err := engine.CheckType(t); err != nil {
 		return err
 	}
-	// $validate takes the resource as the body, or a Parameters resource
-	// with it as "resource"; profiles to check besides the resource's
-	// own come as "profile", in the query or the Parameters.
-	profiles := c.QueryArray("profile")
-	if t != "Parameters" {
-		if res, more, ok := validateParameters(body); ok {
-			body, profiles = res, append(profiles, more...)
+	mode := c.Query("mode")
+	var body []byte
+	if c.Request.ContentLength != 0 || mode != "delete" {
+		var err error
+		if body, err = s.readBody(c); err != nil {
+			return err
 		}
 	}
-	issues, err := s.eng.ValidateProfiles(c.Request.Context(), t, body, profiles)
+	profiles := c.QueryArray("profile")
+	if t != "Parameters" {
+		if res, more, m, ok := validateParameters(body); ok {
+			body, profiles, mode = res, append(profiles, more...), cmp.Or(m, mode)
+		}
+	}
+	ctx := c.Request.Context()
+	var issues []fhir.Issue
+	switch mode {
+	case "delete":
+		if id == "" {
+			return invalidParam("mode", "mode delete validates the deletion of a resource: POST [type]/[id]/$validate")
+		}
+		if _, err := s.eng.Read(ctx, t, id); err != nil {
+			if !fhir.IsKind(err, fhir.KindNotFound) && !fhir.IsKind(err, fhir.KindGone) {
+				return err
+			}
+			issues = []fhir.Issue{{Severity: fhir.SeverityError, Code: fhir.IssueNotFound,
+				Diagnostics: string(t) + "/" + string(id) + " does not exist: there is nothing to delete"}}
+		}
+		s.writeJSON(c, http.StatusOK, fhir.Outcome(issues))
+		return nil
+	case "", "create", "update":
+	default:
+		return invalidParam("mode", "mode must be create, update or delete, not "+strconv.Quote(truncate(mode, 40)))
+	}
+	if len(body) == 0 {
+		return invalidParam("resource", "$validate needs the resource to validate")
+	}
+	issues, err := s.eng.ValidateProfiles(ctx, t, body, profiles)
 	if err != nil {
 		return err
+	}
+	var head struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(body, &head) // an unreadable body has its issues already
+	switch {
+	case id != "" && head.ID != "" && head.ID != string(id):
+		issues = append(issues, fhir.Issue{Severity: fhir.SeverityError, Code: fhir.IssueInvalid, Expression: []string{string(t) + ".id"},
+			Diagnostics: "the resource's id " + strconv.Quote(truncate(head.ID, 64)) + " is not the id in the URL (" + string(id) + ")"})
+	case mode == "update" && head.ID == "":
+		issues = append(issues, fhir.Issue{Severity: fhir.SeverityError, Code: fhir.IssueRequired, Expression: []string{string(t) + ".id"},
+			Diagnostics: "an update needs the resource's id"})
 	}
 	s.writeJSON(c, http.StatusOK, fhir.Outcome(issues))
 	return nil
 }
 
-// validateParameters reads a $validate Parameters body: the resource and
-// the profiles. ok is false when body is not such a Parameters resource.
-func validateParameters(body []byte) (resource []byte, profiles []string, ok bool) {
+func invalidParam(name, msg string) *fhir.Error {
+	return &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+		Code: fhir.IssueInvalid, Diagnostics: msg, Expression: []string{name}}}}
+}
+
+// validateParameters reads a $validate Parameters body: the resource, the
+// profiles and the mode. ok is false when body is not a Parameters
+// resource.
+func validateParameters(body []byte) (resource []byte, profiles []string, mode string, ok bool) {
 	var p struct {
 		ResourceType string `json:"resourceType"`
 		Parameter    []struct {
@@ -189,10 +242,11 @@ func validateParameters(body []byte) (resource []byte, profiles []string, ok boo
 			Resource       json.RawMessage `json:"resource"`
 			ValueURI       string          `json:"valueUri"`
 			ValueCanonical string          `json:"valueCanonical"`
+			ValueCode      string          `json:"valueCode"`
 		} `json:"parameter"`
 	}
 	if json.Unmarshal(body, &p) != nil || p.ResourceType != "Parameters" {
-		return nil, nil, false
+		return nil, nil, "", false
 	}
 	for _, x := range p.Parameter {
 		switch x.Name {
@@ -200,9 +254,11 @@ func validateParameters(body []byte) (resource []byte, profiles []string, ok boo
 			resource = x.Resource
 		case "profile":
 			profiles = append(profiles, cmp.Or(x.ValueCanonical, x.ValueURI))
+		case "mode":
+			mode = x.ValueCode
 		}
 	}
-	return resource, profiles, resource != nil
+	return resource, profiles, mode, true
 }
 
 // criteria returns the search criteria of a conditional interaction: the

@@ -56,3 +56,53 @@ func TestValidateOperation(t *testing.T) {
 	}
 	wantStatus(t, ts.do(http.MethodGet, "/fhir/Patient/with-id", nil), http.StatusNotFound)
 }
+
+// TestValidateModes: $validate on an instance and its modes
+// (operation-resource-validate): an update must carry the resource's id,
+// the URL's on an instance; a delete checks that the resource exists; an
+// unknown mode is refused.
+func TestValidateModes(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	wantStatus(t, ts.do(http.MethodPut, "/fhir/Patient/v1", patientJSON("v1", "V")), http.StatusCreated)
+	params := func(mode, resource string) string {
+		p := `{"resourceType":"Parameters","parameter":[{"name":"mode","valueCode":"` + mode + `"}`
+		if resource != "" {
+			p += `,{"name":"resource","resource":` + resource + `}`
+		}
+		return p + `]}`
+	}
+	for _, c := range []struct {
+		name, path, body string
+		wantError        bool
+		expr             string
+	}{
+		{"create", "/fhir/Patient/$validate?mode=create", patientJSON("", "V"), false, ""},
+		{"update without id", "/fhir/Patient/$validate?mode=update", patientJSON("", "V"), true, "Patient.id"},
+		{"update with id", "/fhir/Patient/$validate", params("update", patientJSON("v1", "V")), false, ""},
+		{"instance, other id", "/fhir/Patient/v1/$validate", patientJSON("v2", "V"), true, "Patient.id"},
+		{"instance, same id", "/fhir/Patient/v1/$validate?mode=update", patientJSON("v1", "V"), false, ""},
+		{"delete of a resource", "/fhir/Patient/v1/$validate?mode=delete", "", false, ""},
+		{"delete in Parameters", "/fhir/Patient/v1/$validate", params("delete", ""), false, ""},
+		{"delete of nothing", "/fhir/Patient/nobody/$validate?mode=delete", "", true, ""},
+	} {
+		var body any
+		if c.body != "" {
+			body = c.body
+		}
+		r := ts.do(http.MethodPost, c.path, body)
+		wantStatus(t, r, http.StatusOK)
+		if hasError(r) != c.wantError {
+			t.Errorf("%s: error %v, want %v: %s", c.name, hasError(r), c.wantError, r.Body)
+		}
+		if c.expr != "" {
+			wantExpressions(t, r, []string{c.expr})
+		}
+	}
+	wantStatus(t, ts.do(http.MethodPost, "/fhir/Patient/$validate?mode=bogus", patientJSON("", "V")), http.StatusBadRequest)
+	wantStatus(t, ts.do(http.MethodPost, "/fhir/Patient/$validate?mode=delete", nil), http.StatusBadRequest)
+	wantStatus(t, ts.do(http.MethodGet, "/fhir/Patient/v1/$validate", nil), http.StatusMethodNotAllowed)
+	if n := ts.historyCount("/fhir/_history"); n != 1 {
+		t.Errorf("$validate stored %d versions", n-1)
+	}
+}
