@@ -152,6 +152,25 @@ func TestReadByteOrderMark(t *testing.T) {
 	}
 }
 
+// TestReadMalformedLocated: malformed JSON is reported with its line and
+// column (its column in an NDJSON line).
+func TestReadMalformedLocated(t *testing.T) {
+	dir := t.TempDir()
+	for name, c := range map[string]struct{ content, want string }{
+		"cut.json":   {"{\"resourceType\":\"Bundle\",\n\"entry\":[{\"resource\":", "cut.json: malformed JSON at line 2, column 21"},
+		"one.json":   {`{"resourceType":"Patient",}`, "one.json: malformed JSON at column 27"},
+		"bad.ndjson": {`{"resourceType":"Patient"}` + "\n" + `{"resourceType" "Patient"}` + "\n", "bad.ndjson line 2: malformed JSON at column 17"},
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(c.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if p := problemsOf(readAll(t, path, 10)); len(p) != 1 || !strings.Contains(p[0], c.want) {
+			t.Errorf("%s: problems %q, want %q", name, p, c.want)
+		}
+	}
+}
+
 // newEngine opens an engine over a fresh store with validation.
 func newEngine(t *testing.T) (*engine.Engine, *sqlite.Store) {
 	t.Helper()

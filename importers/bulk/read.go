@@ -382,11 +382,14 @@ func decode(data []byte, v any) error {
 func jsonErr(data []byte, err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		if !bytes.Contains(data, []byte("\n")) {
-			return fmt.Errorf("malformed JSON: %s", se.Error())
+		// The offending byte is the last of the Offset read.
+		before := data[:min(int(se.Offset), len(data))]
+		column := len(before) - bytes.LastIndexByte(before, '\n') - 1
+		if !bytes.Contains(data, []byte("\n")) { // an NDJSON line, or a file of one line
+			return fmt.Errorf("malformed JSON at column %d: %s", column, se.Error())
 		}
-		line := 1 + bytes.Count(data[:min(int(se.Offset), len(data))], []byte("\n"))
-		return fmt.Errorf("malformed JSON at line %d: %s", line, se.Error())
+		line := 1 + bytes.Count(before, []byte("\n"))
+		return fmt.Errorf("malformed JSON at line %d, column %d: %s", line, column, se.Error())
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
