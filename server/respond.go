@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -39,7 +40,15 @@ func (s *Server) writeJSON(c *gin.Context, status int, body []byte) {
 func setVersionHeaders(c *gin.Context, r *fhir.Resource) {
 	c.Header("ETag", r.ETag())
 	c.Header("Last-Modified", r.LastUpdated.UTC().Format(http.TimeFormat))
+	if v, ok := c.Request.Context().Value(versionKey{}).(*time.Time); ok {
+		*v = r.LastUpdated
+	}
 }
+
+// versionKey carries, in the context of a Bundle entry's sub-request, where
+// to note the time of the version it answers with: Last-Modified has whole
+// seconds, a Bundle's response.lastModified the version's milliseconds.
+type versionKey struct{}
 
 // writeResource answers a read.
 func (s *Server) writeResource(c *gin.Context, r *fhir.Resource) {

@@ -548,7 +548,8 @@ func (s *Server) subRequest(ctx context.Context, c *gin.Context, i int, en entry
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	r, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+	var updated time.Time
+	r, err := http.NewRequestWithContext(context.WithValue(ctx, versionKey{}, &updated), method, u, bytes.NewReader(body))
 	if err != nil {
 		return fail(bundleErr("Bundle.entry["+strconv.Itoa(i)+"].request.url", "entry %d: %v", i, err))
 	}
@@ -570,6 +571,9 @@ func (s *Server) subRequest(ctx context.Context, c *gin.Context, i int, en entry
 	rec := httptest.NewRecorder()
 	s.sub.ServeHTTP(rec, r)
 	e := s.responseEntry(c, rec)
+	if !updated.IsZero() {
+		e.Response.LastModified = fhir.FormatInstant(updated)
+	}
 	if method == http.MethodHead {
 		// As over HTTP, a HEAD answers with the status and headers of a
 		// GET, without the resource; a failure keeps its outcome.

@@ -439,6 +439,14 @@ func TestBatchEntriesAreIndependent(t *testing.T) {
 	if n := ts.historyCount("/fhir/Patient/_history"); n != 2 {
 		t.Errorf("%d Patients stored, want the 2 good ones", n)
 	}
+	// lastModified is the version's time, to the millisecond, as in a
+	// transaction's response (Last-Modified over HTTP has whole seconds).
+	for _, i := range []int{0, 3} {
+		lm, lu := str(list[i], "response", "lastModified"), str(list[i], "resource", "meta", "lastUpdated")
+		if lm == "" || lm != lu {
+			t.Errorf("entry %d: lastModified %q, meta.lastUpdated %q", i, lm, lu)
+		}
+	}
 }
 
 // TestBatchOrderAndTargets checks the order a batch runs in (the steps of
