@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -105,6 +106,17 @@ func serve(args []string, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "cpms serve:", err)
 		return 2
+	}
+	if cfg.baseURL != "" {
+		u, err := url.Parse(cfg.baseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			fmt.Fprintf(stderr, "cpms serve: --base-url %q is not an http or https URL (such as https://cpms.example.org/fhir)\n", cfg.baseURL)
+			return 2
+		}
+		if !strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), server.BasePath) {
+			log.Warn("the base URL does not end in "+server.BasePath+": Location headers, fullUrls and links are built on it as the FHIR base, "+
+				"which is right only behind a proxy that maps it to "+server.BasePath, "base", cfg.baseURL)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -247,6 +247,12 @@ func TestRunUsage(t *testing.T) {
 	if code := run([]string{"serve", "--log-level", "loud"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "bad log level") {
 		t.Errorf("bad flag: exit %d, %q", code, errOut.String())
 	}
+	for _, base := range []string{"cpms.example.org/fhir", "ftp://cpms.example.org/fhir", "https:///fhir", "https://cpms.example.org/fhir?x=1"} {
+		errOut.Reset()
+		if code := run([]string{"serve", "--base-url", base, "--data", t.TempDir()}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "--base-url") {
+			t.Errorf("--base-url %s: exit %d, %q", base, code, errOut.String())
+		}
+	}
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
