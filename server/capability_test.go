@@ -107,9 +107,13 @@ func TestCapabilitiesWork(t *testing.T) {
 				t.Error("history-system: empty")
 			}
 		case "transaction", "batch":
+			subject := "urn:uuid:cap" // linked to the Patient in a transaction
+			if code == "batch" {
+				subject = "Patient/cap" // a batch's entries are independent
+			}
 			r := ts.do(http.MethodPost, "/fhir", txBundle(code,
 				entry("POST", "Patient", patientJSON("", "Tx"), "urn:uuid:cap"),
-				entry("POST", "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:cap"}}`, "")))
+				entry("POST", "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"`+subject+`"}}`, "")))
 			wantStatus(t, r, http.StatusOK)
 			for i, e := range responses(t, r, code+"-response", 2) {
 				if s := str(e, "response", "status"); s != "201 Created" {

@@ -537,6 +537,13 @@ func (s *Server) subRequest(ctx context.Context, c *gin.Context, i int, en entry
 		return fail(bundleErr("Bundle.entry["+strconv.Itoa(i)+"].request.url", "entry %d: a Bundle cannot hold another batch or transaction", i))
 	}
 	body := []byte(en.Resource)
+	if (method == http.MethodPost || method == http.MethodPut) && len(body) > 0 {
+		t, _, _ := strings.Cut(path, "/")
+		if ref := engine.FirstPlaceholder(body, fhir.ResourceType(t)); ref != "" {
+			return fail(bundleErr("Bundle.entry["+strconv.Itoa(i)+"].resource", "entry %d: the reference %s names a Bundle entry; "+
+				"the entries of a batch are independent and are not linked (a transaction links them)", i, quoteFor(ref)))
+		}
+	}
 	contentType := mediaFHIRJSON
 	if method == http.MethodPatch {
 		if body, err = patchOf(en.Resource); err != nil {

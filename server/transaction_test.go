@@ -423,10 +423,16 @@ func TestBatchEntriesAreIndependent(t *testing.T) {
 		entry("FROB", "Patient", nil, ""),
 		entry("get", "Patient/b", nil, ""),
 		entry("GET", "Patient/b", nil, "", "ifModifiedSince", "not-a-date"),
+		// Entries of a batch are not linked: a placeholder would be
+		// stored as it is, pointing nowhere.
+		entry("POST", "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},
+			"identifier":[{"system":"urn:oid:1.2.3","value":"v"}],"subject":{"reference":"urn:uuid:00000000-0000-0000-0000-000000000001"}}`, ""),
+		entry("POST", "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},
+			"identifier":[{"system":"urn:oid:1.2.3","value":"v"}],"subject":{"reference":"Patient/b"}}`, ""),
 	))
 	wantStatus(t, r, http.StatusOK)
-	list := responses(t, r, "batch-response", 7)
-	want := []string{"201", "400", "404", "201", "400", "400", "400"}
+	list := responses(t, r, "batch-response", 9)
+	want := []string{"201", "400", "404", "201", "400", "400", "400", "400", "201"}
 	for i, e := range list {
 		s := str(e, "response", "status")
 		if !strings.HasPrefix(s, want[i]) {

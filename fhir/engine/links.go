@@ -382,6 +382,31 @@ func RewriteLinksFunc(body []byte, t fhir.ResourceType, link func(reference bool
 	})
 }
 
+// IsPlaceholder reports whether a reference is a urn:uuid: or urn:oid:,
+// which in a Bundle names an entry by its fullUrl.
+func IsPlaceholder(v string) bool {
+	return strings.HasPrefix(v, "urn:uuid:") || strings.HasPrefix(v, "urn:oid:")
+}
+
+// FirstPlaceholder returns the first reference of body, a resource of
+// type t, that is a placeholder (IsPlaceholder), or "" when it has none.
+func FirstPlaceholder(body []byte, t fhir.ResourceType) string {
+	if !bytes.Contains(body, []byte("urn:uuid:")) && !bytes.Contains(body, []byte("urn:oid:")) {
+		return ""
+	}
+	var found string
+	rewriteLinks(body, string(t), func(kind linkKind, v string) (string, bool, error) {
+		if kind == linkReference && IsPlaceholder(v) {
+			found = v
+			return "", false, errFoundLink // the first is enough
+		}
+		return "", false, nil
+	})
+	return found
+}
+
+var errFoundLink = errors.New("found")
+
 // IsConditionalRef reports whether a reference is a search
 // ("Patient?identifier=s|v"), which a transaction resolves to its one
 // match.

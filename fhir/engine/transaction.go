@@ -335,7 +335,7 @@ func (e *Engine) prepareTx(ctx context.Context, plan *txPlan) error {
 					return to, true, nil
 				}
 			}
-			if kind == linkReference && (strings.HasPrefix(v, "urn:uuid:") || strings.HasPrefix(v, "urn:oid:")) {
+			if kind == linkReference && IsPlaceholder(v) {
 				// A placeholder for an entry of the Bundle, and none has
 				// it as fullUrl: stored, it would never resolve.
 				return "", false, &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError,

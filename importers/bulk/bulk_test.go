@@ -171,6 +171,43 @@ func TestReadMalformedLocated(t *testing.T) {
 	}
 }
 
+// TestReadPlaceholders: a reference to a urn:uuid: that is no entry's
+// fullUrl (or any, in NDJSON) would point nowhere once stored: its
+// resource is reported and the rest is read.
+func TestReadPlaceholders(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"b.json": `{"resourceType":"Bundle","type":"collection","entry":[
+			{"fullUrl":"urn:uuid:11111111-0000-0000-0000-000000000001","resource":{"resourceType":"Patient"}},
+			{"resource":{"resourceType":"Observation","id":"linked","subject":{"reference":"urn:uuid:11111111-0000-0000-0000-000000000001"}}},
+			{"resource":{"resourceType":"Observation","id":"dangling","subject":{"reference":"urn:uuid:11111111-0000-0000-0000-000000000009"}}},
+			{"resource":{"resourceType":"Patient","id":"oid-system","identifier":[{"system":"urn:oid:1.2.3","value":"x"}]}}]}`,
+		"n.ndjson": `{"resourceType":"Observation","id":"nd","subject":{"reference":"urn:uuid:11111111-0000-0000-0000-000000000001"}}` + "\n",
+	}
+	var ids, problems []string
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		units := readAll(t, path, 10)
+		for _, u := range units {
+			for _, it := range u.Items {
+				ids = append(ids, string(it.ID))
+			}
+		}
+		problems = append(problems, problemsOf(units)...)
+	}
+	slices.Sort(ids)
+	if want := []string{"11111111-0000-0000-0000-000000000001", "linked", "oid-system"}; !slices.Equal(ids, want) {
+		t.Errorf("items %v, want %v", ids, want)
+	}
+	slices.Sort(problems)
+	if len(problems) != 2 || !strings.Contains(problems[0], "b.json entry 2") || !strings.Contains(problems[1], "n.ndjson line 1") {
+		t.Errorf("problems %q, want entry 2 of b.json and line 1 of n.ndjson", problems)
+	}
+}
+
 // newEngine opens an engine over a fresh store with validation.
 func newEngine(t *testing.T) (*engine.Engine, *sqlite.Store) {
 	t.Helper()

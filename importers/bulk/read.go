@@ -237,7 +237,7 @@ func readJSON(name string, data []byte) Unit {
 		u.Items = append(u.Items, it)
 	}
 	if len(links) == 0 {
-		return u
+		return dropPlaceholders(u)
 	}
 	for i := range u.Items {
 		it := &u.Items[i]
@@ -253,6 +253,24 @@ func readJSON(name string, data []byte) Unit {
 			it.Body, it.Conditional = body, conditional
 		}
 	}
+	return dropPlaceholders(u)
+}
+
+// dropPlaceholders reports, rather than loads, the items that refer to a
+// urn:uuid: or urn:oid: that is no entry's fullUrl (their links to
+// entries are rewritten already): stored, such a reference would point
+// nowhere, and a transaction refuses it.
+func dropPlaceholders(u Unit) Unit {
+	kept := u.Items[:0]
+	for _, it := range u.Items {
+		if ref := engine.FirstPlaceholder(it.Body, it.Type); ref != "" {
+			u.Problems = append(u.Problems, Problem{Where: it.Where,
+				Err: fmt.Errorf("the reference %q is the fullUrl of no entry of the file", ref)})
+			continue
+		}
+		kept = append(kept, it)
+	}
+	u.Items = kept
 	return u
 }
 
@@ -269,6 +287,8 @@ func readNDJSON(name string, r io.Reader, chunk int, counted *countingReader, fn
 			where := fmt.Sprintf("%s line %d", name, line)
 			if it, ierr := item(slices.Clone(t), "", where); ierr != nil {
 				u.Problems = append(u.Problems, Problem{Where: where, Err: ierr})
+			} else if ref := engine.FirstPlaceholder(it.Body, it.Type); ref != "" {
+				u.Problems = append(u.Problems, Problem{Where: where, Err: fmt.Errorf("the reference %q names a Bundle entry, and NDJSON has none", ref)})
 			} else {
 				u.Items = append(u.Items, it)
 			}
