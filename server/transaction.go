@@ -476,11 +476,9 @@ func (s *Server) writeEntry(c *gin.Context, res *engine.Result) bundleEntry {
 	e := bundleEntry{Response: &entryResponse{Status: statusText(status), Etag: r.ETag(),
 		LastModified: fhir.FormatInstant(r.LastUpdated)}}
 	if !r.Deleted {
+		// The location also where nothing was written (a conditional
+		// create that found its resource): what the entry stands for.
 		e.FullURL = s.baseURL(c) + "/" + r.Ref()
-	}
-	if !r.Deleted {
-		// Also where nothing was written (a conditional create that
-		// found its resource): the location of what the entry stands for.
 		e.Response.Location = r.Ref() + "/_history/" + r.VersionID()
 	}
 	msg := "resource " + r.Ref() + " stored as version " + r.VersionID()
