@@ -145,7 +145,9 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 			return methodNotAllowed(c, http.MethodGet)
 		}
 		if seg[2] == "$validate" {
-			if is(http.MethodPost) {
+			// GET only for mode=delete, the one use without a resource
+			// (an operation that changes nothing, with simple parameters).
+			if is(http.MethodPost) || is(http.MethodGet) && c.Query("mode") == "delete" {
 				return s.validate(c, fhir.ResourceType(seg[0]), fhir.ID(seg[1]))
 			}
 			return methodNotAllowed(c, http.MethodPost)

@@ -44,8 +44,15 @@ func (s *Server) cors(c *gin.Context) {
 	h.Set("Access-Control-Expose-Headers", "Location, Content-Location, ETag, Last-Modified, "+RequestIDHeader)
 	if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
 		h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
-		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, If-Match, If-None-Match, If-None-Exist, "+
-			"If-Modified-Since, Prefer, "+RequestIDHeader)
+		// The headers FHIR uses, and any other the client's library
+		// sends (such as Medplum's X-Medplum): none is refused, as no
+		// origin is.
+		allow := "Authorization, Content-Type, Accept, If-Match, If-None-Match, If-None-Exist, If-Modified-Since, Prefer, " + RequestIDHeader
+		if asked := c.GetHeader("Access-Control-Request-Headers"); asked != "" {
+			allow += ", " + asked
+		}
+		h.Set("Access-Control-Allow-Headers", allow)
+		h.Add("Vary", "Access-Control-Request-Headers")
 		h.Set("Access-Control-Max-Age", "600")
 		c.AbortWithStatus(http.StatusNoContent)
 		return

@@ -167,6 +167,12 @@ func TestCORS(t *testing.T) {
 		!strings.Contains(r.Header.Get("Access-Control-Allow-Headers"), "If-None-Exist") {
 		t.Errorf("preflight: %d %v", r.Status, r.Header)
 	}
+	// Headers of a client library's own are allowed too (Medplum's).
+	r = ts.do(http.MethodOptions, "/fhir/Patient", nil, "Origin", "http://app.example.org",
+		"Access-Control-Request-Method", "GET", "Access-Control-Request-Headers", "x-medplum, cache-control")
+	if allow := r.Header.Get("Access-Control-Allow-Headers"); !strings.Contains(allow, "x-medplum") || !strings.Contains(allow, "cache-control") {
+		t.Errorf("preflight of a library's headers: %q", allow)
+	}
 	r = ts.do(http.MethodPost, "/fhir/Patient", `{"resourceType":"Patient"}`, "Origin", "http://app.example.org")
 	if r.Status != http.StatusCreated || r.Header.Get("Access-Control-Allow-Origin") != "http://app.example.org" ||
 		!strings.Contains(r.Header.Get("Access-Control-Expose-Headers"), "Location") {

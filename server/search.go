@@ -35,11 +35,17 @@ func (s *Server) search(c *gin.Context, t fhir.ResourceType) error {
 		total := page.Total
 		b.Total = &total
 	}
-	shown := cloneValues(params)
+	// The links show the parameters the search used (search.html#conformance):
+	// not those it ignored, which its outcome names.
+	used := cloneValues(params)
+	for _, name := range page.Query.Unknown {
+		used.Del(name)
+	}
+	shown := cloneValues(used)
 	shown.Del(engine.CursorParam)
 	shown.Del("_format")
 	shown.Del("_pretty")
-	b.Link = append(b.Link, bundleLink{"self", withQuery(self, params)})
+	b.Link = append(b.Link, bundleLink{"self", withQuery(self, used)})
 	if params.Has(engine.CursorParam) {
 		b.Link = append(b.Link, bundleLink{"first", withQuery(self, shown)})
 	}

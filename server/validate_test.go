@@ -102,6 +102,10 @@ func TestValidateModes(t *testing.T) {
 	wantStatus(t, ts.do(http.MethodPost, "/fhir/Patient/$validate?mode=bogus", patientJSON("", "V")), http.StatusBadRequest)
 	wantStatus(t, ts.do(http.MethodPost, "/fhir/Patient/$validate?mode=delete", nil), http.StatusBadRequest)
 	wantStatus(t, ts.do(http.MethodGet, "/fhir/Patient/v1/$validate", nil), http.StatusMethodNotAllowed)
+	// mode=delete takes no resource, and so may come as a GET.
+	if r := ts.do(http.MethodGet, "/fhir/Patient/v1/$validate?mode=delete", nil); r.Status != http.StatusOK || hasError(r) {
+		t.Errorf("GET $validate?mode=delete: %d %s", r.Status, r.Body)
+	}
 	if n := ts.historyCount("/fhir/_history"); n != 1 {
 		t.Errorf("$validate stored %d versions", n-1)
 	}
