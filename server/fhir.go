@@ -144,6 +144,14 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 			}
 			return methodNotAllowed(c, http.MethodGet)
 		}
+		if is(http.MethodGet, http.MethodHead) && engine.CheckType(fhir.ResourceType(seg[0])) == nil &&
+			(seg[2] == "*" || engine.CheckType(fhir.ResourceType(seg[2])) == nil) {
+			// A compartment search (Patient/1/Observation): say so, and
+			// how to search instead, rather than "no endpoint".
+			return &fhir.Error{Kind: fhir.KindNotImplemented, Issues: []fhir.Issue{{Severity: fhir.SeverityError, Code: fhir.IssueNotSupported,
+				Diagnostics: "compartment search is not supported; search the type by its reference instead, such as " +
+					"Observation?subject=Patient/1 or Observation?patient=Patient/1"}}}
+		}
 		if seg[2] == "$validate" {
 			// GET only for mode=delete, the one use without a resource
 			// (an operation that changes nothing, with simple parameters).
