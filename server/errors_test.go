@@ -72,6 +72,13 @@ func TestInvalidWrites(t *testing.T) {
 			}
 		})
 	}
+	// An element the JSON rules refuse is reported once, not again by the
+	// validator that meets it mangled.
+	r := ts.do(http.MethodPost, "/fhir/Patient", `{"resourceType":"Patient","gender":null,"birthDate":""}`)
+	wantStatus(t, r, http.StatusBadRequest)
+	if exprs := expressions(t, r); len(exprs) != 2 || !slices.Contains(exprs, "Patient.gender") || !slices.Contains(exprs, "Patient.birthDate") {
+		t.Errorf("null and empty values: issues at %q, want one each: %s", exprs, r.Body)
+	}
 	// Nothing was stored by any of the failed writes.
 	if n := ts.historyCount("/fhir/_history"); n != 2 {
 		t.Errorf("%d versions stored, want the 2 valid ones", n)

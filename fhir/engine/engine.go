@@ -266,7 +266,20 @@ func (e *Engine) check(t fhir.ResourceType, id fhir.ID, p *fhir.Prepared) ([]byt
 	}
 	out := &fhir.Error{Kind: fhir.KindInvalid, Issues: slices.Clone(p.Issues)}
 	if fe != nil {
-		out.Issues = append(out.Issues, fe.Issues...)
+		// An element the JSON rules refused (a null, an empty string) is
+		// not reported again by the validator, which only meets it
+		// mangled ("expected code (found )").
+		refused := map[string]bool{}
+		for _, is := range p.Issues {
+			for _, x := range is.Expression {
+				refused[x] = true
+			}
+		}
+		for _, is := range fe.Issues {
+			if !slices.ContainsFunc(is.Expression, func(x string) bool { return refused[x] }) {
+				out.Issues = append(out.Issues, is)
+			}
+		}
 		if len(p.Issues) == 0 {
 			out.Kind = fe.Kind
 		}
