@@ -93,7 +93,7 @@ func (s *Server) postBundle(c *gin.Context) error {
 // validInstant reports whether v is a FHIR instant.
 func validInstant(v string) bool {
 	_, err := time.Parse(time.RFC3339Nano, v)
-	return err == nil && strings.Contains(v, "T")
+	return err == nil
 }
 
 // shapeErr is the error of a Bundle whose JSON is well formed but breaks

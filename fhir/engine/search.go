@@ -262,27 +262,13 @@ func (e *Engine) Shape(t fhir.ResourceType, params url.Values, rs []*fhir.Resour
 	if q.Summary == search.SummaryCount {
 		return nil, invalid(fhir.IssueNotSupported, "_summary", "_summary=count applies to searches, not here")
 	}
-	out := make([]*fhir.Resource, 0, len(rs))
-	var live []*fhir.Resource
-	for _, r := range rs {
-		if !r.Deleted {
-			live = append(live, r)
-		}
-	}
-	shape(q, live)
-	k := 0
-	for _, r := range rs {
-		if r.Deleted {
-			out = append(out, r)
-			continue
-		}
-		out = append(out, live[k])
-		k++
-	}
+	out := slices.Clone(rs)
+	shape(q, out)
 	return out, nil
 }
 
-// shape applies _summary and _elements to resources.
+// shape applies _summary and _elements to resources; a deletion (of a
+// history) has no body to shape.
 func shape(q *search.Query, rs []*fhir.Resource) {
 	var keep func(el *model.Element, name string) bool
 	switch {
@@ -300,6 +286,9 @@ func shape(q *search.Query, rs []*fhir.Resource) {
 		return
 	}
 	for i, r := range rs {
+		if r.Deleted {
+			continue
+		}
 		t := model.Lookup(string(r.Type))
 		c := *r
 		c.Body = fhir.Subset(r.Body, func(name string) bool { return keep(t.ElementByJSONName(name), name) })

@@ -118,17 +118,11 @@ func TestReadNDJSON(t *testing.T) {
 	}
 }
 
-// TestReadByteOrderMark: a UTF-8 byte order mark at the start of a file,
-// which some editors write, is ignored (RFC 8259, section 8.1).
-func TestReadByteOrderMark(t *testing.T) {
+// readFiles writes files (name to content) into a directory, reads each,
+// and returns the ids of the items read and the problems, each sorted.
+func readFiles(t *testing.T, files map[string]string) (ids, problems []string) {
+	t.Helper()
 	dir := t.TempDir()
-	bom := "\xef\xbb\xbf"
-	files := map[string]string{
-		"patient.json":  bom + `{"resourceType":"Patient","id":"bom-1"}`,
-		"lines.ndjson":  bom + `{"resourceType":"Patient","id":"bom-2"}` + "\n" + `{"resourceType":"Patient","id":"bom-3"}` + "\n",
-		"inside.ndjson": `{"resourceType":"Patient","id":"bom-4"}` + "\n" + bom + `{"resourceType":"Patient","id":"bom-5"}` + "\n",
-	}
-	var items, problems []string
 	for name, content := range files {
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
@@ -137,12 +131,26 @@ func TestReadByteOrderMark(t *testing.T) {
 		units := readAll(t, path, 10)
 		for _, u := range units {
 			for _, it := range u.Items {
-				items = append(items, string(it.ID))
+				ids = append(ids, string(it.ID))
 			}
 		}
 		problems = append(problems, problemsOf(units)...)
 	}
-	slices.Sort(items)
+	slices.Sort(ids)
+	slices.Sort(problems)
+	return ids, problems
+}
+
+// TestReadByteOrderMark: a UTF-8 byte order mark at the start of a file,
+// which some editors write, is ignored (RFC 8259, section 8.1).
+func TestReadByteOrderMark(t *testing.T) {
+	bom := "\xef\xbb\xbf"
+	files := map[string]string{
+		"patient.json":  bom + `{"resourceType":"Patient","id":"bom-1"}`,
+		"lines.ndjson":  bom + `{"resourceType":"Patient","id":"bom-2"}` + "\n" + `{"resourceType":"Patient","id":"bom-3"}` + "\n",
+		"inside.ndjson": `{"resourceType":"Patient","id":"bom-4"}` + "\n" + bom + `{"resourceType":"Patient","id":"bom-5"}` + "\n",
+	}
+	items, problems := readFiles(t, files)
 	if want := []string{"bom-1", "bom-2", "bom-3", "bom-4"}; !slices.Equal(items, want) {
 		t.Errorf("items %v, want %v", items, want)
 	}
@@ -175,7 +183,6 @@ func TestReadMalformedLocated(t *testing.T) {
 // fullUrl (or any, in NDJSON) would point nowhere once stored: its
 // resource is reported and the rest is read.
 func TestReadPlaceholders(t *testing.T) {
-	dir := t.TempDir()
 	files := map[string]string{
 		"b.json": `{"resourceType":"Bundle","type":"collection","entry":[
 			{"fullUrl":"urn:uuid:11111111-0000-0000-0000-000000000001","resource":{"resourceType":"Patient"}},
@@ -184,25 +191,10 @@ func TestReadPlaceholders(t *testing.T) {
 			{"resource":{"resourceType":"Patient","id":"oid-system","identifier":[{"system":"urn:oid:1.2.3","value":"x"}]}}]}`,
 		"n.ndjson": `{"resourceType":"Observation","id":"nd","subject":{"reference":"urn:uuid:11111111-0000-0000-0000-000000000001"}}` + "\n",
 	}
-	var ids, problems []string
-	for name, content := range files {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		units := readAll(t, path, 10)
-		for _, u := range units {
-			for _, it := range u.Items {
-				ids = append(ids, string(it.ID))
-			}
-		}
-		problems = append(problems, problemsOf(units)...)
-	}
-	slices.Sort(ids)
+	ids, problems := readFiles(t, files)
 	if want := []string{"11111111-0000-0000-0000-000000000001", "linked", "oid-system"}; !slices.Equal(ids, want) {
 		t.Errorf("items %v, want %v", ids, want)
 	}
-	slices.Sort(problems)
 	if len(problems) != 2 || !strings.Contains(problems[0], "b.json entry 2") || !strings.Contains(problems[1], "n.ndjson line 1") {
 		t.Errorf("problems %q, want entry 2 of b.json and line 1 of n.ndjson", problems)
 	}

@@ -167,13 +167,7 @@ func (s HTTPSink) Match(ctx context.Context, t fhir.ResourceType, criteria strin
 	if err != nil {
 		return nil, &fhir.Error{Kind: fhir.KindInvalid, Message: "the criteria do not make a URL: " + err.Error()}
 	}
-	req.Header.Set("Accept", "application/fhir+json")
-	resp, err := s.client().Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	resp, body, err := s.do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -205,11 +199,21 @@ func (s HTTPSink) Match(ctx context.Context, t fhir.ResourceType, criteria strin
 	return ids, nil
 }
 
-func (s HTTPSink) client() *http.Client {
-	if s.Client == nil {
-		return http.DefaultClient
+// do sends req, asking for FHIR JSON, and returns the response with its
+// body read.
+func (s HTTPSink) do(req *http.Request) (*http.Response, []byte, error) {
+	req.Header.Set("Accept", "application/fhir+json")
+	client := s.Client
+	if client == nil {
+		client = http.DefaultClient
 	}
-	return s.Client
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp, body, err
 }
 
 // refusedErr is a transaction the server refused for what its entries
@@ -236,14 +240,8 @@ func (s HTTPSink) post(ctx context.Context, typ string, items []Item) ([]error, 
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/fhir+json")
-	req.Header.Set("Accept", "application/fhir+json")
 	req.Header.Set("Prefer", "return=minimal")
-	resp, err := s.client().Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	resp, body, err := s.do(req)
 	if err != nil {
 		return nil, err
 	}
