@@ -106,7 +106,7 @@ var pathStep = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$`)
 
 // removePaths returns body without the elements at paths, locations of
 // parse issues ("Patient.name[0].family", "Observation.value" for every
-// value[x], "Bundle.entry[0].resource.Patient.id" through a contained
+// value[x], "Patient.contained[0].Observation.status" through a contained
 // resource's type); an element in an array takes its whole array. ok is
 // false when body cannot be read or no path was found.
 func removePaths(body []byte, paths []string) ([]byte, bool) {
