@@ -1,7 +1,6 @@
 package fhirpath
 
 import (
-	"archive/tar"
 	"compress/gzip"
 	"encoding/json"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cpms-fhir/cpms/fhir/model"
+	"github.com/cpms-fhir/cpms/internal/testfixture"
 )
 
 // searchParam is an R4 SearchParameter with a FHIRPath expression.
@@ -70,16 +70,6 @@ type example struct {
 // entries, grouped by resource type.
 func loadExamples(t testing.TB) map[string][]example {
 	t.Helper()
-	f, err := os.Open(filepath.Join(sharedDataDir(t), "fhir", "examples-r4.tar.gz"))
-	if err != nil {
-		t.Skipf("R4 examples not available: %v", err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
 	byType := map[string][]example{}
 	var add func(file string, m map[string]any)
 	add = func(file string, m map[string]any) {
@@ -95,27 +85,13 @@ func loadExamples(t testing.TB) map[string][]example {
 			}
 		}
 	}
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasSuffix(h.Name, ".json") || strings.HasSuffix(h.Name, "package.json") {
-			continue
-		}
-		data, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
+	testfixture.Examples(t, func(name string, data []byte) {
 		m, ok := decodeJSON(t, data).(map[string]any)
 		if !ok {
-			t.Fatalf("%s: not a JSON object", h.Name)
+			t.Fatalf("%s: not a JSON object", name)
 		}
-		add(filepath.Base(h.Name), m)
-	}
+		add(name, m)
+	})
 	return byType
 }
 

@@ -1,13 +1,8 @@
 package extract
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"encoding/json"
-	"io"
 	"math"
-	"os"
-	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -30,15 +25,6 @@ type example struct {
 // Bundle entries included.
 func loadExamples(t testing.TB) []example {
 	t.Helper()
-	f, err := os.Open(testfixture.SharedData(t, "fhir", "examples-r4.tar.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []example
 	var add func(name string, body []byte)
 	add = func(name string, body []byte) {
@@ -60,24 +46,7 @@ func loadExamples(t testing.TB) []example {
 			}
 		}
 	}
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasSuffix(h.Name, ".json") {
-			continue
-		}
-		body, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		add(path.Base(h.Name), body)
-	}
+	testfixture.Examples(t, add)
 	return out
 }
 
