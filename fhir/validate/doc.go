@@ -13,6 +13,14 @@
 // required element, a reference to the wrong type, an id of the wrong form)
 // as fhir.KindUnprocessable (HTTP 422).
 //
+// Most resources never reach the parser: a single pass over the JSON
+// (proof.go) proves them valid by the same rules, read from the parser's
+// own protocol buffer descriptors and annotations, without building the
+// protocol buffer. The pass answers only "valid" or "not proven"; what it
+// does not prove, the parser decides and reports, so every answer is the
+// parser's. TestProofAgrees checks that on the R4 examples, Synthea's
+// resources and mutations of them.
+//
 // Profiles (constraints beyond the base specification) are checked by the
 // profiles package, on top of this.
 package validate

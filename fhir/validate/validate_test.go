@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/internal/testfixture"
 )
 
 // TestIssues checks the issues read out of the google/fhir/go parser and
@@ -164,5 +165,29 @@ func TestAlignNulls(t *testing.T) {
 		if got := string(alignNulls([]byte(in))); got != want {
 			t.Errorf("alignNulls(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// BenchmarkValidateExample validates the 2.5 KB R4 example Patient of the
+// server's create benchmarks: proven, and by google/fhir/go's unmarshaller
+// alone.
+func BenchmarkValidateExample(b *testing.B) {
+	v, err := New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		fn   func([]byte) error
+	}{{"proof", v.Validate}, {"unmarshaller", v.unmarshal}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(testfixture.Patient)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.fn(testfixture.Patient); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
