@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -255,6 +258,27 @@ func TestProofAgrees(t *testing.T) {
 		if a.proven*10 < a.valid*9 {
 			t.Errorf("%d of %d valid examples proven, want 90%%", a.proven, a.valid)
 		}
+	})
+	t.Run("validator-cases", func(t *testing.T) {
+		// The FHIR validator's own test cases, many of them invalid on
+		// purpose.
+		a := newAgreement(t)
+		dir := testfixture.SharedData(t, "fhir", "validator-cases")
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") || d.Name() == "index.json" {
+				return err
+			}
+			body, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			a.resource(p[len(dir):], body, 4)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d cases; %d of %d valid files proven", a.cases, a.proven, a.valid)
 	})
 	t.Run("synthea", func(t *testing.T) {
 		a := newAgreement(t)
