@@ -124,7 +124,7 @@ func testTransactionSurvivesKill(t *testing.T, extra ...string) {
 	if res.Total != 0 {
 		t.Errorf("%d Patients of the killed transaction are stored, want none", res.Total)
 	}
-	resp, err = http.Get(base + "/fhir/_history?_count=1")
+	resp, err = http.Get(base + "/fhir/Patient/_history?_count=1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func testTransactionSurvivesKill(t *testing.T, extra ...string) {
 	json.NewDecoder(resp.Body).Decode(&hist)
 	resp.Body.Close()
 	if len(hist.Entry) != 0 {
-		t.Errorf("the history holds versions of the killed transaction")
+		t.Errorf("the Patient history holds versions of the killed transaction")
 	}
 	// The store takes writes again.
 	resp, err = http.Post(base+"/fhir/Patient", "application/fhir+json", strings.NewReader(`{"resourceType":"Patient"}`))

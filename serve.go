@@ -179,6 +179,9 @@ func runServer(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready ch
 		return err
 	}
 	terms.engineStarted()
+	if err := terms.storeSearchParameters(ctx, eng, sources...); err != nil {
+		return err
+	}
 	// The start read every stored terminology resource and profile; their
 	// pages need not stay mapped.
 	releaseIdle(store)

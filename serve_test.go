@@ -256,3 +256,31 @@ func TestRunUsage(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestServeCustomParametersFromTheStart checks that the CPMS search
+// parameters are in force on a fresh server's first request: a Patient
+// created at once is found by one, which is not ignored as unknown nor
+// refused as still being backfilled.
+func TestServeCustomParametersFromTheStart(t *testing.T) {
+	base, stop := startServeBase(t)
+	defer stop()
+	patient := []byte(`{"resourceType":"Patient","extension":[{"url":"http://cpms-fhir.org/fhir/StructureDefinition/cpms-frozen","valueBoolean":true}]}`)
+	for n := 1; n <= 2; n++ {
+		if status, out := lformsDo(t, http.MethodPost, base+"Patient", patient); status != http.StatusCreated {
+			t.Fatalf("create: %d %v", status, out)
+		}
+		status, out := lformsDo(t, http.MethodGet, base+"Patient?frozen=true", nil)
+		if status != http.StatusOK {
+			t.Fatalf("search by frozen: %d %v", status, out)
+		}
+		entries, _ := out["entry"].([]any)
+		for _, e := range entries {
+			if mode, _ := e.(map[string]any)["search"].(map[string]any)["mode"].(string); mode != "match" {
+				t.Fatalf("search by frozen: an entry of mode %q: %v", mode, e)
+			}
+		}
+		if len(entries) != n {
+			t.Fatalf("search by frozen found %d, want %d: %v", len(entries), n, out)
+		}
+	}
+}

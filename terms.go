@@ -171,6 +171,54 @@ func seedDigest(sources []seedSource) (string, error) {
 // is generated and its importers validate what they write, and the
 // other sources' tests validate theirs, so they are not validated again
 // here.
+// storeSearchParameters stores the seed's SearchParameters, when the seed
+// is not stored yet, before the server takes requests. A parameter defined
+// after resources of its types were written must be backfilled: the engine
+// reindexes every such resource, in the single writer. Stored by the
+// background seed, seconds after the server opened, the CPMS parameters
+// made a fresh server reindex every Patient created meanwhile, once per
+// parameter, and slowed its first writes by a quarter. Stored first, they
+// index every resource from the first write. The seed stores them again,
+// unchanged, with the rest.
+func (t *terms) storeSearchParameters(ctx context.Context, eng *engine.Engine, sources ...seedSource) error {
+	digest, err := seedDigest(sources)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	same := t.seed.Digest == digest
+	t.mu.Unlock()
+	if same {
+		return nil
+	}
+	var items []engine.ImportItem
+	for _, src := range sources {
+		err := src(func(rt fhir.ResourceType, id fhir.ID, body []byte) error {
+			if rt == "SearchParameter" {
+				items = append(items, engine.ImportItem{Type: rt, ID: id, Body: body})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	errs, err := eng.Import(ctx, items, engine.ImportOptions{SkipValidation: true})
+	if err != nil {
+		return err
+	}
+	for i, e := range errs {
+		if e != nil {
+			// The seed tries again and reports it.
+			t.log.Warn("a seed SearchParameter could not be stored", "resource", string(items[i].Type)+"/"+string(items[i].ID), "error", e.Error())
+		}
+	}
+	return nil
+}
+
 func (t *terms) storeSeed(ctx context.Context, eng *engine.Engine, sources ...seedSource) error {
 	digest, err := seedDigest(sources)
 	if err != nil {
