@@ -164,22 +164,16 @@ func seedDigest(sources []seedSource) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)[:16]), nil
 }
 
-// storeSeed stores the embedded seed's resources, and those of the other
-// sources (the CPMS profiles, the consultation form), unless the store
-// holds this seed already. Resources equal to the stored version write
-// nothing, so a newer binary stores only what its seed changed. The seed
-// is generated and its importers validate what they write, and the
-// other sources' tests validate theirs, so they are not validated again
-// here.
 // storeSearchParameters stores the seed's SearchParameters, when the seed
 // is not stored yet, before the server takes requests. A parameter defined
 // after resources of its types were written must be backfilled: the engine
 // reindexes every such resource, in the single writer. Stored by the
 // background seed, seconds after the server opened, the CPMS parameters
 // made a fresh server reindex every Patient created meanwhile, once per
-// parameter, and slowed its first writes by a quarter. Stored first, they
-// index every resource from the first write. The seed stores them again,
-// unchanged, with the rest.
+// parameter (a quarter of its CPU under a create load), and searches by
+// them were answered with the parameter ignored until then. Stored first,
+// they index every resource from the first write. The seed stores them
+// again, unchanged, with the rest.
 func (t *terms) storeSearchParameters(ctx context.Context, eng *engine.Engine, sources ...seedSource) error {
 	digest, err := seedDigest(sources)
 	if err != nil {
@@ -219,6 +213,13 @@ func (t *terms) storeSearchParameters(ctx context.Context, eng *engine.Engine, s
 	return nil
 }
 
+// storeSeed stores the embedded seed's resources, and those of the other
+// sources (the CPMS profiles, the consultation form), unless the store
+// holds this seed already. Resources equal to the stored version write
+// nothing, so a newer binary stores only what its seed changed. The seed
+// is generated and its importers validate what they write, and the
+// other sources' tests validate theirs, so they are not validated again
+// here.
 func (t *terms) storeSeed(ctx context.Context, eng *engine.Engine, sources ...seedSource) error {
 	digest, err := seedDigest(sources)
 	if err != nil {
