@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cpms-fhir/cpms/internal/synthea"
@@ -250,6 +251,9 @@ func TestProofAgrees(t *testing.T) {
 		}
 	})
 	t.Run("examples", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("-short: the fixtures only")
+		}
 		a := newAgreement(t)
 		testfixture.Examples(t, func(name string, body []byte) {
 			a.resource(name, body, 8)
@@ -260,6 +264,9 @@ func TestProofAgrees(t *testing.T) {
 		}
 	})
 	t.Run("validator-cases", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("-short: the fixtures only")
+		}
 		// The FHIR validator's own test cases, many of them invalid on
 		// purpose.
 		a := newAgreement(t)
@@ -281,6 +288,9 @@ func TestProofAgrees(t *testing.T) {
 		t.Logf("%d cases; %d of %d valid files proven", a.cases, a.proven, a.valid)
 	})
 	t.Run("synthea", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("-short: the fixtures only")
+		}
 		a := newAgreement(t)
 		n := 0
 		err := synthea.ReadArchive(testfixture.SharedData(t, "fhir", "synthea-r4.tar.gz"), func(name string, bundle []byte) error {
@@ -368,4 +378,25 @@ func TestProofRefuses(t *testing.T) {
 			t.Errorf("proven: %s", body)
 		}
 	}
+}
+
+// TestProofConcurrent proves resources from several goroutines on a new
+// Validator, whose schemas are built as the first of them meets each type
+// (run under the race detector in CI).
+func TestProofConcurrent(t *testing.T) {
+	v, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for _, b := range proofFixtures {
+				if err := v.Validate(b); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
