@@ -13,6 +13,10 @@
 // required element, a reference to the wrong type, an id of the wrong form)
 // as fhir.KindUnprocessable (HTTP 422).
 //
+// The parser's validation phase does not enter contained resources (it
+// parses them into a protocol buffer Any); each is therefore validated
+// again as a resource of its own, its issues located in the container.
+//
 // Most resources never reach the parser: a single pass over the JSON
 // (proof.go) proves them valid by the same rules, read from the parser's
 // own protocol buffer descriptors and annotations, without building the

@@ -365,6 +365,7 @@ func TestProofRefuses(t *testing.T) {
 		`{"resourceType":"Patient","deceasedBoolean":true,"deceasedDateTime":"2020"}`,                                        // two choices
 		`{"resourceType":"Patient","extension":[{"valueString":"a"}]}`,                                                       // extension url
 		`{"resourceType":"Patient","contained":[{"resourceType":"Observation","status":"final","code":{"text":"a"},"x":1}]}`, // in a contained resource
+		`{"resourceType":"Patient","contained":[{"resourceType":"Observation","code":{"text":"a"}}]}`,                        // contained, status required
 		`{"resourceType":"Observation","status":"final","code":{"text":"a"},"valueQuantity":{"value":"1.0"}}`,                // decimal as a string
 		`{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"length":{"value":1e400}}`,                   // decimal format
 		`{"resourceType":"Observation","status":"final","code":{"text":"a"},"effectiveTiming":{"code":{"text":1}}}`,          // a number for a string

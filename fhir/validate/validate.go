@@ -70,11 +70,50 @@ func (v *Validator) unmarshal(body []byte) error {
 		sortIssues(issues)
 		return &fhir.Error{Kind: fhir.KindInvalid, Issues: issues}
 	}
+	rep.issues = append(rep.issues, v.containedIssues(body)...)
 	if !fhir.HasErrors(rep.issues) {
 		return nil
 	}
 	sortIssues(rep.issues)
 	return &fhir.Error{Kind: fhir.KindUnprocessable, Issues: rep.issues}
+}
+
+// containedIssues returns the rule issues of the contained resources of
+// body, which parsed. google/fhir/go parses them into a protocol buffer
+// Any, which its validation phase does not enter: their required
+// elements, reference types and formats of ids and codes went unchecked.
+// Each is validated as a resource of its own, its issues located in the
+// container ("Patient.contained[0].status").
+func (v *Validator) containedIssues(body []byte) []fhir.Issue {
+	if !bytes.Contains(body, []byte(`"contained"`)) {
+		return nil
+	}
+	var head struct {
+		ResourceType string            `json:"resourceType"`
+		Contained    []json.RawMessage `json:"contained"`
+	}
+	if json.Unmarshal(body, &head) != nil {
+		return nil
+	}
+	var out []fhir.Issue
+	for i, c := range head.Contained {
+		var rep reporter
+		if _, err := v.u.UnmarshalWithErrorReporter(c, &rep); err != nil {
+			continue // parsed as part of body, it cannot fail alone
+		}
+		at := head.ResourceType + ".contained[" + strconv.Itoa(i) + "]"
+		for _, is := range rep.issues {
+			for j, x := range is.Expression {
+				if _, rest, ok := strings.Cut(x, "."); ok {
+					is.Expression[j] = at + "." + rest
+				} else {
+					is.Expression[j] = at
+				}
+			}
+			out = append(out, is)
+		}
+	}
+	return out
 }
 
 // afterParse returns the issues the validation phase finds in a resource
@@ -96,6 +135,7 @@ func (v *Validator) afterParse(body []byte, issues []fhir.Issue) []fhir.Issue {
 	if _, err := v.u.UnmarshalWithErrorReporter(repaired, &rep); err != nil {
 		return nil // more than the elements' own values is wrong
 	}
+	rep.issues = append(rep.issues, v.containedIssues(repaired)...)
 	var out []fhir.Issue
 	for _, is := range rep.issues {
 		caused := slices.ContainsFunc(is.Expression, func(x string) bool {

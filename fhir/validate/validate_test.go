@@ -2,6 +2,7 @@ package validate
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/cpms-fhir/cpms/fhir"
@@ -189,5 +190,37 @@ func BenchmarkValidateExample(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestContainedRules checks that a contained resource is held to the rules
+// of the validation phase, which google/fhir/go applies to the container
+// only, and that its issues are located in the container.
+func TestContainedRules(t *testing.T) {
+	v, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for body, want := range map[string]string{
+		`{"resourceType":"Patient","contained":[{"resourceType":"Organization","name":"a"},{"resourceType":"Observation","code":{"text":"a"}}]}`:                                                        "Patient.contained[1].status",
+		`{"resourceType":"Patient","contained":[{"resourceType":"Observation","status":"final","code":{"text":"a"},"subject":{"reference":"Medication/1"}}],"managingOrganization":{"reference":"#x"}}`: "Patient.contained[0].subject",
+	} {
+		for name, fn := range map[string]func([]byte) error{"Validate": v.Validate, "unmarshal": v.unmarshal} {
+			err := fn([]byte(body))
+			fe, ok := err.(*fhir.Error)
+			if !ok || fe.Kind != fhir.KindUnprocessable || len(fe.Issues) != 1 || !strings.HasPrefix(fe.Issues[0].Expression[0], want) {
+				t.Errorf("%s(%s) = %v, want one issue at %s", name, body, err, want)
+			}
+		}
+	}
+	// With a parse issue in the container, both are reported.
+	err = v.Validate([]byte(`{"resourceType":"Patient","contained":[{"resourceType":"Observation","code":{"text":"a"}}],"gender":"bad"}`))
+	if fe, ok := err.(*fhir.Error); !ok || fe.Kind != fhir.KindInvalid || len(fe.Issues) != 2 ||
+		fe.Issues[0].Expression[0] != "Patient.contained[0].status" || fe.Issues[1].Expression[0] != "Patient.gender" {
+		t.Errorf("a parse issue and a contained rule issue: %v", err)
+	}
+	valid := `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o","name":"a"}],"managingOrganization":{"reference":"#o"}}`
+	if err := v.unmarshal([]byte(valid)); err != nil {
+		t.Errorf("%s: %v", valid, err)
 	}
 }
