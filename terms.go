@@ -164,6 +164,17 @@ func seedDigest(sources []seedSource) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)[:16]), nil
 }
 
+// seedStored returns the digest of the seed and sources, and whether the
+// store holds that seed already.
+func (t *terms) seedStored(sources []seedSource) (digest string, stored bool, err error) {
+	if digest, err = seedDigest(sources); err != nil {
+		return "", false, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return digest, t.seed.Digest == digest, nil
+}
+
 // storeSearchParameters stores the seed's SearchParameters, when the seed
 // is not stored yet, before the server takes requests. A parameter defined
 // after resources of its types were written must be backfilled: the engine
@@ -175,15 +186,9 @@ func seedDigest(sources []seedSource) (string, error) {
 // they index every resource from the first write. The seed stores them
 // again, unchanged, with the rest.
 func (t *terms) storeSearchParameters(ctx context.Context, eng *engine.Engine, sources ...seedSource) error {
-	digest, err := seedDigest(sources)
-	if err != nil {
+	_, stored, err := t.seedStored(sources)
+	if err != nil || stored {
 		return err
-	}
-	t.mu.Lock()
-	same := t.seed.Digest == digest
-	t.mu.Unlock()
-	if same {
-		return nil
 	}
 	var items []engine.ImportItem
 	for _, src := range sources {
@@ -221,15 +226,9 @@ func (t *terms) storeSearchParameters(ctx context.Context, eng *engine.Engine, s
 // other sources' tests validate theirs, so they are not validated again
 // here.
 func (t *terms) storeSeed(ctx context.Context, eng *engine.Engine, sources ...seedSource) error {
-	digest, err := seedDigest(sources)
-	if err != nil {
+	digest, stored, err := t.seedStored(sources)
+	if err != nil || stored {
 		return err
-	}
-	t.mu.Lock()
-	same := t.seed.Digest == digest
-	t.mu.Unlock()
-	if same {
-		return nil
 	}
 	start := time.Now()
 	state := seedState{Digest: digest, Resources: map[string]seedRecord{}}

@@ -436,10 +436,6 @@ func (w *walker) object(s *msgSchema, refTypes []string, rt string, depth int) b
 			values.add(f.slot)
 			ok = w.reference(refTypes)
 		default:
-			if f.kind != kindPrimitive && values.has(f.slot) {
-				ok = false // two options of one choice that is not a primitive
-				return false
-			}
 			values.add(f.slot)
 			ok = w.value(f, depth)
 		}
