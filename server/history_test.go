@@ -216,22 +216,33 @@ func TestHistorySinceAt(t *testing.T) {
 		path := "/fhir/_history?_since=" + url.QueryEscape(inst)
 		compareVersions(t, path, readHistory(t, ts, path), since)
 
-		// _at: versions current at some instant of the millisecond: written
-		// before its end and not replaced before (or at) its start.
-		var current []version
-		for j, v := range all {
-			if !v.updated.Before(at.Add(time.Millisecond)) {
-				continue
-			}
-			replaced := slices.ContainsFunc(all[:j], func(n version) bool {
-				return n.ref == v.ref && !n.updated.After(at)
-			})
-			if !replaced {
-				current = append(current, v)
-			}
+		// _at: versions current at some instant of the range it selects.
+		// Without a prefix, that is the millisecond; with one, the instants
+		// after or before it.
+		end := at.Add(time.Millisecond)
+		for _, tc := range []struct {
+			prefix     string
+			start, end time.Time // zero: unbounded
+		}{
+			{"", at, end}, {"eq", at, end}, {"ap", at, end},
+			{"ge", at, time.Time{}}, {"gt", end, time.Time{}}, {"sa", end, time.Time{}},
+			{"le", time.Time{}, end}, {"lt", time.Time{}, at}, {"eb", time.Time{}, at},
+		} {
+			path = "/fhir/_history?_at=" + tc.prefix + url.QueryEscape(inst)
+			compareVersions(t, path, readHistory(t, ts, path), currentIn(all, tc.start, tc.end))
 		}
-		path = "/fhir/_history?_at=" + url.QueryEscape(inst)
-		compareVersions(t, path, readHistory(t, ts, path), current)
+		path = "/fhir/_history?_at=ne" + url.QueryEscape(inst)
+		wantStatus(t, ts.do(http.MethodGet, path, nil), http.StatusNotImplemented)
+	}
+	// Open ranges reach every version, and no version is current before
+	// the first was written.
+	compareVersions(t, "_at=ge2001", readHistory(t, ts, "/fhir/_history?_at=ge2001"), currentIn(all, time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), time.Time{}))
+	compareVersions(t, "_at=le2999", readHistory(t, ts, "/fhir/_history?_at=le2999"), all)
+	compareVersions(t, "_at=lt2001", readHistory(t, ts, "/fhir/_history?_at=lt2001"), nil)
+	for _, q := range []string{"_at=xx2001", "_at=ge", "_at=gt2001-13"} {
+		if r := ts.do(http.MethodGet, "/fhir/_history?"+q, nil); r.Status != http.StatusBadRequest {
+			t.Errorf("history ?%s: status %d, want 400", q, r.Status)
+		}
 	}
 	// A date long past selects nothing at _at and everything with _since.
 	compareVersions(t, "_at=2001", readHistory(t, ts, "/fhir/_history?_at=2001"), nil)
@@ -241,6 +252,25 @@ func TestHistorySinceAt(t *testing.T) {
 	// a space) is read as the offset.
 	compareVersions(t, "_since=2001 +02:00", readHistory(t, ts, "/fhir/_history?_since=2001-01-01T00:00:00+02:00"), all)
 	compareVersions(t, "_since=2999 +02:00", readHistory(t, ts, "/fhir/_history?_since=2999-01-01T00:00:00+02:00"), nil)
+}
+
+// currentIn returns the versions of all (newest first) that were current at
+// some instant of [start, end), a zero bound being open: written before the
+// end, and not replaced by a newer version at or before the start.
+func currentIn(all []version, start, end time.Time) []version {
+	var current []version
+	for j, v := range all {
+		if !end.IsZero() && !v.updated.Before(end) {
+			continue
+		}
+		replaced := !start.IsZero() && slices.ContainsFunc(all[:j], func(n version) bool {
+			return n.ref == v.ref && !n.updated.After(start)
+		})
+		if !replaced {
+			current = append(current, v)
+		}
+	}
+	return current
 }
 
 // TestHistoryPagingStable checks that versions written while a client

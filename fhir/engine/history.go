@@ -5,8 +5,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/search"
+	"github.com/cpms-fhir/cpms/fhir/search/parse"
 )
 
 // HistoryRequest is a history interaction: Type and ID narrow the scope
@@ -99,11 +102,11 @@ func parseHistory(req HistoryRequest) (HistoryQuery, error) {
 			}
 			q.Since = r.Start
 		case "_at":
-			r, err := fhir.ParseDateRange(v)
+			start, end, err := parseAt(v)
 			if err != nil {
-				return q, invalid(fhir.IssueInvalid, "_at", "_at must be a FHIR date or dateTime, got %s", quoteShort(v))
+				return q, err
 			}
-			q.AtStart, q.AtEnd = r.Start, r.End
+			q.AtStart, q.AtEnd = start, end
 		case CursorParam:
 			q.Cursor = v
 		case "_format", "_pretty", "_summary", "_elements":
@@ -114,4 +117,42 @@ func parseHistory(req HistoryRequest) (HistoryQuery, error) {
 		}
 	}
 	return q, nil
+}
+
+// atBeginning and atEnd stand for the open ends of an _at range: no
+// version is written before the first or after the second.
+var (
+	atBeginning = time.Time{}
+	atEnd       = time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC)
+)
+
+// parseAt reads _at, a date search value, into the range of instants
+// [start, end) at some instant of which a version must have been current.
+// Without a prefix, and with eq or ap, that is the span of the value (a
+// day for a date); ge takes from the start of the span on, gt and sa
+// after its end, le up to its end, lt and eb before its start. ne, which
+// would select the instants outside the span, is not supported.
+func parseAt(v string) (start, end time.Time, err error) {
+	pfx, rest, err := parse.CutPrefix(v)
+	var r fhir.DateRange
+	if err == nil {
+		r, err = fhir.ParseDateRange(rest)
+	}
+	if err != nil {
+		return start, end, invalid(fhir.IssueInvalid, "_at", "_at must be a FHIR date or dateTime, with a prefix eq, gt, ge, lt, le, sa, eb or ap or none, got %s", quoteShort(v))
+	}
+	switch pfx {
+	case search.PrefixEq, search.PrefixAp:
+		return r.Start, r.End, nil
+	case search.PrefixGe:
+		return r.Start, atEnd, nil
+	case search.PrefixGt, search.PrefixSa:
+		return r.End, atEnd, nil
+	case search.PrefixLe:
+		return atBeginning, r.End, nil
+	case search.PrefixLt, search.PrefixEb:
+		return atBeginning, r.Start, nil
+	}
+	return start, end, &fhir.Error{Kind: fhir.KindNotImplemented, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+		Code: fhir.IssueNotSupported, Diagnostics: "_at does not support the prefix " + string(pfx), Expression: []string{"_at"}}}}
 }

@@ -14,7 +14,7 @@ import (
 // time without one is taken as UTC). Its range is the span it stands for
 // at its precision.
 func (p *parser) date(def *search.Param, s string) (search.Value, error) {
-	pfx, rest, err := cutPrefix(s)
+	pfx, rest, err := CutPrefix(s)
 	if err != nil {
 		return search.Value{}, err
 	}

@@ -19,10 +19,10 @@ var prefixes = map[string]search.Prefix{
 	"ap": search.PrefixAp,
 }
 
-// cutPrefix splits the comparison prefix off a number, date or quantity
+// CutPrefix splits the comparison prefix off a number, date or quantity
 // value; eq when there is none. Two letters that are not a prefix are an
 // error.
-func cutPrefix(s string) (search.Prefix, string, error) {
+func CutPrefix(s string) (search.Prefix, string, error) {
 	if len(s) >= 2 && isLetter(s[0]) && isLetter(s[1]) {
 		pfx, ok := prefixes[s[:2]]
 		if !ok {
@@ -111,7 +111,7 @@ func searchRange(pfx search.Prefix, d decimal) (lo, hi float64) {
 
 // number parses [prefix]number.
 func (p *parser) number(def *search.Param, s string) (search.Value, error) {
-	pfx, rest, err := cutPrefix(s)
+	pfx, rest, err := CutPrefix(s)
 	if err != nil {
 		return search.Value{}, err
 	}
@@ -137,7 +137,7 @@ func (p *parser) quantity(def *search.Param, s string) (search.Value, error) {
 	if len(parts) != 1 && len(parts) != 3 {
 		return search.Value{}, fmt.Errorf("%q is not a quantity: write number, number|system|code or number||code", unescape(s))
 	}
-	pfx, rest, err := cutPrefix(parts[0])
+	pfx, rest, err := CutPrefix(parts[0])
 	if err != nil {
 		return search.Value{}, err
 	}

@@ -307,6 +307,8 @@ func testHistoryAt(t *testing.T, s engine.Store) {
 		{last.Add(time.Millisecond), last.Add(time.Hour)},       // after everything: the current versions
 		{time.Time{}, first.Add(time.Millisecond)},              // from the zero time
 		{first.Truncate(24 * time.Hour), last.Add(time.Minute)}, // a day, as _at=yyyy-mm-dd
+		// To the end of time, as _at=ge...
+		{first.Add(time.Millisecond), time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC)},
 	}
 	ms, us := time.Millisecond, time.Microsecond
 	for _, r := range log {
