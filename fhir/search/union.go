@@ -1,6 +1,10 @@
 package search
 
-import "github.com/cpms-fhir/cpms/fhir"
+import (
+	"slices"
+
+	"github.com/cpms-fhir/cpms/fhir"
+)
 
 // Union parameters. Some R4 parameters are defined as the union of others
 // of the same resource type: Observation's combo-code is
@@ -13,24 +17,59 @@ import "github.com/cpms-fhir/cpms/fhir"
 // all the parts. For Synthea's Observations the combo parameters are a
 // fifth of all the search values.
 //
-// The relation is a property of the R4 definitions, which a server cannot
-// change (a custom parameter can neither redefine them nor take their
-// codes); TestUnionsMatchDefinitions checks it against them.
+// Others hold the values of their parameters and more: Patient's name is
+// "Patient.name", every part of each HumanName, and family is
+// "Patient.name.family", some of those parts. Such a union is one of its
+// own parts: a store keeps, under the union, only the values that no
+// other part has (a Patient's prefixes, suffixes and texts), and the
+// rows of all the parts together are again the union's values. So each
+// value is kept once, not two or three times: of the 24 string values of
+// the R4 example Patient (name 5, phonetic 5, family 2, given 3, address
+// 6, and 3 of address-city, -state and -postalcode) a store keeps 11, and
+// of its 12 tokens 9 (telecom repeats phone). Each value kept is an
+// insert at a random place of an index (docs/performance.md).
+//
+// The relation is a property of the R4 definitions and of how values are
+// extracted (package extract: a HumanName gives the same string for name
+// as its family gives for family), which a server cannot change (a custom
+// parameter can neither redefine them nor take their codes);
+// TestUnionsMatchDefinitions checks it against them. phonetic is searched
+// as name is (no phonetic algorithm): it is name's union again.
 
 // unions maps the union parameters of each type to their parts.
-var unions = map[fhir.ResourceType]map[string][]string{
-	"Observation": {
-		"combo-code":                {"code", "component-code"},
-		"combo-data-absent-reason":  {"data-absent-reason", "component-data-absent-reason"},
-		"combo-value-concept":       {"value-concept", "component-value-concept"},
-		"combo-value-quantity":      {"value-quantity", "component-value-quantity"},
-		"combo-code-value-concept":  {"code-value-concept", "component-code-value-concept"},
-		"combo-code-value-quantity": {"code-value-quantity", "component-code-value-quantity"},
-	},
-}
+var unions = func() map[fhir.ResourceType]map[string][]string {
+	m := map[fhir.ResourceType]map[string][]string{
+		"Observation": {
+			"combo-code":                {"code", "component-code"},
+			"combo-data-absent-reason":  {"data-absent-reason", "component-data-absent-reason"},
+			"combo-value-concept":       {"value-concept", "component-value-concept"},
+			"combo-value-quantity":      {"value-quantity", "component-value-quantity"},
+			"combo-code-value-concept":  {"code-value-concept", "component-code-value-concept"},
+			"combo-code-value-quantity": {"code-value-quantity", "component-code-value-quantity"},
+		},
+	}
+	add := func(code string, parts []string, types ...fhir.ResourceType) {
+		for _, t := range types {
+			if m[t] == nil {
+				m[t] = map[string][]string{}
+			}
+			m[t][code] = parts
+		}
+	}
+	names := []string{"name", "family", "given"}
+	add("name", names, "Patient", "Practitioner")
+	add("phonetic", names, "Patient", "Practitioner")
+	add("phonetic", []string{"name"}, "Person", "RelatedPerson")
+	add("address", []string{"address", "address-city", "address-country", "address-postalcode", "address-state"},
+		"Patient", "Practitioner", "Person", "RelatedPerson", "Organization", "Location", "InsurancePlan")
+	add("telecom", []string{"telecom", "email", "phone"},
+		"Patient", "Practitioner", "Person", "RelatedPerson", "PractitionerRole", "OrganizationAffiliation")
+	return m
+}()
 
 // UnionOf returns the parameters of resource type t whose values together
-// are those of parameter code, or nil when code is not such a union.
+// are those of parameter code, or nil when code is not such a union. The
+// parts may include code itself (see above).
 func UnionOf(t fhir.ResourceType, code string) []string {
 	return unions[t][code]
 }
@@ -39,4 +78,67 @@ func UnionOf(t fhir.ResourceType, code string) []string {
 // (nil when it has none). The map is shared: callers must not modify it.
 func Unions(t fhir.ResourceType) map[string][]string {
 	return unions[t]
+}
+
+// Stored returns the values of idx, an index of a resource of type t,
+// that a store keeping the parts of unions keeps: without the values of a
+// union, but those of a union among its own parts that no other part
+// has. It returns idx itself when that drops nothing, and never changes
+// it.
+func Stored(t fhir.ResourceType, idx *Index) *Index {
+	us := unions[t]
+	if idx == nil || us == nil {
+		return idx
+	}
+	out := *idx
+	out.Tokens = residue(idx.Tokens, us, func(v *Token) string { return v.Param },
+		func(v Token) Token { v.Param = ""; return v })
+	out.Strings = residue(idx.Strings, us, func(v *String) string { return v.Param },
+		func(v String) String { v.Param = ""; return v })
+	out.Dates = residue[Date, struct{}](idx.Dates, us, func(v *Date) string { return v.Param }, nil)
+	out.Numbers = residue[Number, struct{}](idx.Numbers, us, func(v *Number) string { return v.Param }, nil)
+	out.Quantities = residue[Quantity, struct{}](idx.Quantities, us, func(v *Quantity) string { return v.Param }, nil)
+	out.References = residue[Reference, struct{}](idx.References, us, func(v *Reference) string { return v.Param }, nil)
+	out.URIs = residue[URI, struct{}](idx.URIs, us, func(v *URI) string { return v.Param }, nil)
+	out.Composites = residue[Composite, struct{}](idx.Composites, us, func(v *Composite) string { return v.Param }, nil)
+	return &out
+}
+
+// residue returns the values of vals a store keeps (see Stored). key,
+// which is nil for the kinds no union is among its own parts of, gives
+// what makes values of different parameters one value.
+func residue[V any, K comparable](vals []V, us map[string][]string, param func(*V) string, key func(V) K) []V {
+	i := slices.IndexFunc(vals, func(v V) bool { return us[param(&v)] != nil })
+	if i < 0 {
+		return vals
+	}
+	out := slices.Clone(vals[:i])
+	var held map[string]map[K]bool // per union among its parts: the keys its other parts have
+	for _, v := range vals[i:] {
+		u := param(&v)
+		parts := us[u]
+		if parts == nil {
+			out = append(out, v)
+			continue
+		}
+		if key == nil || !slices.Contains(parts, u) {
+			continue
+		}
+		if held[u] == nil {
+			if held == nil {
+				held = map[string]map[K]bool{}
+			}
+			keys := map[K]bool{}
+			for _, w := range vals {
+				if p := param(&w); p != u && slices.Contains(parts, p) {
+					keys[key(w)] = true
+				}
+			}
+			held[u] = keys
+		}
+		if !held[u][key(v)] {
+			out = append(out, v)
+		}
+	}
+	return out
 }

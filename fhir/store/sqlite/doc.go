@@ -17,10 +17,13 @@
 //     keyed by rid and by hashes of the parameter and of the values that
 //     are only compared for equality (keys.go). A Put replaces the
 //     resource's rows in the same transaction. A union parameter (such as
-//     Observation's combo-code, see search.UnionOf) has no rows: its
-//     clauses and sorts read its parts' rows (a store written before
-//     keeps the union's rows of a resource until the resource is written
-//     again or reindexed; nothing reads them).
+//     Observation's combo-code, see search.UnionOf) has no rows, and one
+//     among its own parts (Patient's name, whose parts are name, family
+//     and given) only those of the values no other part has: clauses and
+//     sorts on a union read its parts' rows (search.Stored). A store
+//     written before keeps a resource's other rows of a union until the
+//     resource is written again or reindexed: they repeat values of the
+//     parts, so that searches find the same.
 //   - typecount, paramcount: the live resources of each type and those
 //     with a value of each parameter, kept by every write: totals without
 //     clauses, :missing and the end of sorted pages cost one lookup.

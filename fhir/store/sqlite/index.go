@@ -109,13 +109,13 @@ type row struct {
 }
 
 // write inserts the rows of idx for resource rid of type t. The values of
-// a union parameter (search.UnionOf) are not written: they are its parts'
-// values, which searches and sorts on the union read instead.
+// a union parameter (search.UnionOf) that its parts have are not written
+// (search.Stored): searches and sorts on the union read the parts' rows.
 func (w *indexWriter) write(ctx context.Context, rid int64, t fhir.ResourceType, idx *search.Index) error {
+	idx = search.Stored(t, idx)
 	tables := map[string][]row{}
-	union := func(param string) bool { return search.UnionOf(t, param) != nil }
 	for _, tok := range idx.Tokens {
-		if tok.Param == paramID || union(tok.Param) {
+		if tok.Param == paramID {
 			continue
 		}
 		sv := tokenKey(t, tok.Param, tok.System, tok.Code)
@@ -129,14 +129,11 @@ func (w *indexWriter) write(ctx context.Context, rid int64, t fhir.ResourceType,
 		}
 	}
 	for _, s := range idx.Strings {
-		if union(s.Param) {
-			continue
-		}
 		k := paramKey(t, s.Param)
 		tables["string"] = append(tables["string"], row{k: k, dup: s.Exact, sort: s.Value, cols: []any{k, s.Value, s.Exact}})
 	}
 	for _, d := range idx.Dates {
-		if d.Param == paramLastUpdated || union(d.Param) {
+		if d.Param == paramLastUpdated {
 			continue
 		}
 		k := paramKey(t, d.Param)
@@ -144,7 +141,7 @@ func (w *indexWriter) write(ctx context.Context, rid int64, t fhir.ResourceType,
 			cols: []any{k, d.Lo, d.Hi}})
 	}
 	for _, n := range idx.Numbers {
-		if math.IsNaN(n.Lo) || math.IsNaN(n.Hi) || union(n.Param) {
+		if math.IsNaN(n.Lo) || math.IsNaN(n.Hi) {
 			continue
 		}
 		k := paramKey(t, n.Param)
@@ -152,7 +149,7 @@ func (w *indexWriter) write(ctx context.Context, rid int64, t fhir.ResourceType,
 			cols: []any{k, n.Lo, n.Hi}})
 	}
 	for _, q := range idx.Quantities {
-		if math.IsNaN(q.Lo) || math.IsNaN(q.Hi) || union(q.Param) {
+		if math.IsNaN(q.Lo) || math.IsNaN(q.Hi) {
 			continue
 		}
 		k := paramKey(t, q.Param)
@@ -161,9 +158,6 @@ func (w *indexWriter) write(ctx context.Context, rid int64, t fhir.ResourceType,
 			cols: []any{k, q.Lo, q.Hi, q.System, q.Code, q.Unit, cc, clo, chi}})
 	}
 	for _, r := range idx.References {
-		if union(r.Param) {
-			continue
-		}
 		th, u, txt := refColumns(r)
 		if th == nil && u == nil {
 			continue
@@ -173,9 +167,6 @@ func (w *indexWriter) write(ctx context.Context, rid int64, t fhir.ResourceType,
 			cols: []any{k, th, u, r.Version, txt}})
 	}
 	for _, u := range idx.URIs {
-		if union(u.Param) {
-			continue
-		}
 		k := paramKey(t, u.Param)
 		tables["uri"] = append(tables["uri"], row{k: k, dup: u.Value, sort: u.Value, cols: []any{k, u.Value}})
 	}
@@ -272,10 +263,6 @@ func (w *indexWriter) composites(ctx context.Context, rid int64, t fhir.Resource
 	flagged := map[int64]bool{}
 	var out [][]any
 	for _, c := range comps {
-		if search.UnionOf(t, c.Param) != nil { // see write
-
-			continue
-		}
 		e := entries[c.Param]
 		entries[c.Param] = e + 1
 		k := paramKey(t, c.Param)

@@ -105,7 +105,15 @@ func (c *searcher) compile(t fhir.ResourceType, cl *search.Clause) (*matcher, er
 		return c.has(t, cl)
 	case search.UnionOf(t, cl.Param) != nil:
 		return c.union(t, cl)
-	case cl.Missing != nil:
+	}
+	return c.compileStored(t, cl)
+}
+
+// compileStored compiles clause cl on a parameter whose own rows hold its
+// values: any but a union, and a union's part (which may be the union
+// itself, see search.UnionOf).
+func (c *searcher) compileStored(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
+	if cl.Missing != nil {
 		return c.missing(t, cl)
 	}
 	if len(cl.Values) == 0 {
@@ -143,7 +151,7 @@ func (c *searcher) union(t fhir.ResourceType, cl *search.Clause) (*matcher, erro
 	for i, p := range parts {
 		part := *cl
 		part.Param = p
-		m, err := c.compile(t, &part)
+		m, err := c.compileStored(t, &part)
 		if err != nil {
 			return nil, err
 		}
