@@ -245,7 +245,7 @@ func (c *searcher) cover(r *typeRun, m *matcher, k int64) {
 	a := c.alias()
 	m.covers, m.cost = true, coveringWindowCosts
 	m.cond = func(q *sq, rid string) {
-		exists(q, "date", a, rid, k, func(q *sq) {
+		exists(q, "date", a, rid, []int64{k}, func(q *sq) {
 			for i, on := range ons {
 				if i > 0 {
 					q.w(" AND ")

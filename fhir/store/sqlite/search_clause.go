@@ -123,7 +123,7 @@ func (c *searcher) compileStored(t fhir.ResourceType, cl *search.Clause) (*match
 	case search.TypeToken:
 		return c.token(t, cl)
 	case search.TypeString:
-		return c.str(t, cl.Param, cl.Modifier, cl.Values)
+		return c.str(cl.Param, []int64{paramKey(t, cl.Param)}, cl.Modifier, cl.Values)
 	case search.TypeDate:
 		return c.date(t, cl)
 	case search.TypeNumber:
@@ -145,8 +145,19 @@ func (c *searcher) compileStored(t fhir.ResourceType, cl *search.Clause) (*match
 // resource matches when it matches the clause on one of the parts, or,
 // for a clause that selects resources by the values they lack (:not,
 // :missing=true), on all of them.
+//
+// A string clause that selects by the values a resource has is one
+// condition on the rows of all the parts (k IN ...): one SELECT and one
+// count to plan it rather than one per part.
 func (c *searcher) union(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
 	parts := search.UnionOf(t, cl.Param)
+	if cl.Type == search.TypeString && cl.Missing == nil && len(cl.Values) > 0 {
+		ks := make([]int64, len(parts))
+		for i, p := range parts {
+			ks[i] = paramKey(t, p)
+		}
+		return c.str(cl.Param, ks, cl.Modifier, cl.Values)
+	}
 	ms := make([]*matcher, len(parts))
 	for i, p := range parts {
 		part := *cl
@@ -182,21 +193,38 @@ func (c *searcher) union(t fhir.ResourceType, cl *search.Clause) (*matcher, erro
 	return m, nil
 }
 
-// exists writes EXISTS (SELECT 1 FROM table a WHERE a.rid = rid AND a.k =
-// k AND pred(a)).
-func exists(q *sq, table, a, rid string, k int64, pred func(q *sq)) {
-	q.w("EXISTS (SELECT 1 FROM "+table+" "+a+" WHERE "+a+".rid = "+rid+" AND "+a+".k = ? AND ", k)
+// exists writes EXISTS (SELECT 1 FROM table a WHERE a.rid = rid AND a.k
+// is one of ks AND pred(a)).
+func exists(q *sq, table, a, rid string, ks []int64, pred func(q *sq)) {
+	q.w("EXISTS (SELECT 1 FROM " + table + " " + a + " WHERE " + a + ".rid = " + rid + " AND ")
+	keyIn(q, a, ks)
+	q.w(" AND ")
 	pred(q)
 	q.w(")")
 }
 
+// keyIn writes that column k of alias a is one of ks.
+func keyIn(q *sq, a string, ks []int64) {
+	if len(ks) == 1 {
+		q.w(a+".k = ?", ks[0])
+		return
+	}
+	args := make([]any, len(ks))
+	for i, k := range ks {
+		args[i] = k
+	}
+	q.w(a + ".k IN ").in(args)
+}
+
 // selectsOf returns one SELECT per part: the rids of the rows of table
-// (alias a) of parameter k that satisfy the part.
-func selectsOf(table, a string, k int64, parts []func(q *sq)) []func(q *sq) {
+// (alias a) of the parameter keyed ks that satisfy the part.
+func selectsOf(table, a string, ks []int64, parts []func(q *sq)) []func(q *sq) {
 	sel := make([]func(q *sq), len(parts))
 	for i, p := range parts {
 		sel[i] = func(q *sq) {
-			q.w("SELECT "+a+".rid AS rid FROM "+table+" "+a+" WHERE "+a+".k = ? AND ", k)
+			q.w("SELECT " + a + ".rid AS rid FROM " + table + " " + a + " WHERE ")
+			keyIn(q, a, ks)
+			q.w(" AND ")
 			p(q)
 		}
 	}
@@ -251,7 +279,7 @@ func (c *searcher) token(t fhir.ResourceType, cl *search.Clause) (*matcher, erro
 		for i, v := range cl.Values {
 			texts[i] = search.Value{Text: v.Text}
 		}
-		return c.str(t, textParam(cl.Param), search.ModNone, texts)
+		return c.str(textParam(cl.Param), []int64{paramKey(t, textParam(cl.Param))}, search.ModNone, texts)
 	case search.ModOfType:
 		derived := *cl
 		derived.Param, derived.Modifier = cl.Param+search.SuffixOfType, search.ModNone
@@ -403,7 +431,9 @@ func (c *searcher) id(t fhir.ResourceType, values []search.Value, not bool) *mat
 	return m
 }
 
-func (c *searcher) str(t fhir.ResourceType, param string, mod search.Modifier, values []search.Value) (*matcher, error) {
+// str matches string values of parameter param, whose rows are those of
+// the keys ks (more than one: the parts of a union).
+func (c *searcher) str(param string, ks []int64, mod search.Modifier, values []search.Value) (*matcher, error) {
 	a := c.alias()
 	var parts []func(q *sq)
 	rank := rankPrefix
@@ -424,16 +454,17 @@ func (c *searcher) str(t fhir.ResourceType, param string, mod search.Modifier, v
 			return nil, badModifier(&search.Clause{Param: param, Type: search.TypeString, Modifier: mod})
 		}
 	}
-	return simple(a, "string", paramKey(t, param), rank, parts), nil
+	return simple(a, "string", ks, rank, parts), nil
 }
 
 // simple is the matcher of a clause on one value table (alias a, the
 // alias the parts are written for) whose values give conditions parts,
 // each served by an index: a resource matches when one of its rows of
-// parameter k satisfies one of them.
-func simple(a, table string, k int64, rank int, parts []func(q *sq)) *matcher {
-	return &matcher{rank: rank, selects: selectsOf(table, a, k, parts), cond: func(q *sq, rid string) {
-		exists(q, table, a, rid, k, func(q *sq) { q.or(parts) })
+// the parameter keyed ks (one key, or a union's parts') satisfies one of
+// them.
+func simple(a, table string, ks []int64, rank int, parts []func(q *sq)) *matcher {
+	return &matcher{rank: rank, selects: selectsOf(table, a, ks, parts), cond: func(q *sq, rid string) {
+		exists(q, table, a, rid, ks, func(q *sq) { q.or(parts) })
 	}}
 }
 
@@ -470,7 +501,7 @@ func (c *searcher) date(t fhir.ResourceType, cl *search.Clause) (*matcher, error
 		}
 	}
 	if !special {
-		m := simple(a, "date", paramKey(t, cl.Param), rank, parts)
+		m := simple(a, "date", []int64{paramKey(t, cl.Param)}, rank, parts)
 		m.on = func(q *sq, a string) {
 			parts, _ := partsOf(rangeCols{lo: a + ".lo", hi: a + ".hi"}) // checked above
 			q.or(parts)
@@ -509,7 +540,7 @@ func (c *searcher) number(t fhir.ResourceType, cl *search.Clause) (*matcher, err
 			rank = rankOpenRange
 		}
 	}
-	return simple(a, "number", paramKey(t, cl.Param), rank, parts), nil
+	return simple(a, "number", []int64{paramKey(t, cl.Param)}, rank, parts), nil
 }
 
 func (c *searcher) quantity(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
@@ -529,7 +560,7 @@ func (c *searcher) quantity(t fhir.ResourceType, cl *search.Clause) (*matcher, e
 			rank = rankOpenRange
 		}
 	}
-	return simple(a, "quantity", paramKey(t, cl.Param), rank, parts), nil
+	return simple(a, "quantity", []int64{paramKey(t, cl.Param)}, rank, parts), nil
 }
 
 // quantityParts returns the conditions on quantity columns (alias a) of
@@ -619,7 +650,7 @@ func (c *searcher) reference(t fhir.ResourceType, cl *search.Clause) (*matcher, 
 	} else if len(targets) > 1 {
 		parts = append(parts, func(q *sq) { q.w(a + ".th IN ").in(targets) })
 	}
-	m := simple(a, "ref", k, rankEqual, parts)
+	m := simple(a, "ref", []int64{k}, rankEqual, parts)
 	if v := cl.Values[0]; len(cl.Values) == 1 && v.URL == "" && v.Type != "" && v.ID != "" {
 		m.walk = func(q *sq, w string) {
 			q.w("ref "+w+" WHERE "+w+".k = ? AND "+w+".th = ?", k, refKey(v.Type, v.ID))
@@ -696,7 +727,7 @@ func (c *searcher) uri(t fhir.ResourceType, cl *search.Clause) (*matcher, error)
 		}
 	}
 	k := paramKey(t, cl.Param)
-	m := simple(a, "uri", k, rank, parts)
+	m := simple(a, "uri", []int64{k}, rank, parts)
 	if len(cl.Values) == 1 && cl.Modifier == search.ModNone {
 		text := cl.Values[0].Text
 		m.walk = func(q *sq, w string) { q.w("uri "+w+" WHERE "+w+".k = ? AND "+w+".value = ?", k, text) }
