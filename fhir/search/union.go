@@ -21,13 +21,14 @@ import (
 // "Patient.name", every part of each HumanName, and family is
 // "Patient.name.family", some of those parts. Such a union is one of its
 // own parts: a store keeps, under the union, only the values that no
-// other part has (a Patient's prefixes, suffixes and texts), and the
-// rows of all the parts together are again the union's values. So each
-// value is kept once, not two or three times: of the 24 string values of
-// the R4 example Patient (name 5, phonetic 5, family 2, given 3, address
-// 6, and 3 of address-city, -state and -postalcode) a store keeps 11, and
-// of its 12 tokens 9 (telecom repeats phone). Each value kept is an
-// insert at a random place of an index (docs/performance.md).
+// other part has (a Patient's prefixes, suffixes and texts) and the
+// union's lowest and highest value, by which a resource sorts; the rows
+// of all the parts together are again the union's values. So most values
+// are kept once, not two or three times: of the 24 string values of the
+// R4 example Patient (name 5, phonetic 5, family 2, given 3, address 6,
+// and 3 of address-city, -state and -postalcode) a store keeps 15, and of
+// its 12 tokens 11 (telecom repeats phone). Each value kept is an insert
+// at a random place of an index (docs/performance.md).
 //
 // The relation is a property of the R4 definitions and of how values are
 // extracted (package extract: a HumanName gives the same string for name
@@ -80,11 +81,40 @@ func Unions(t fhir.ResourceType) map[string][]string {
 	return unions[t]
 }
 
+// SortedBy returns the parameter of resource type t by whose own values
+// (those Stored keeps) a store sorts by parameter code: code itself, and
+// for a union whose own values are not kept, a part whose values are all
+// the union's (Patient's phonetic sorts as name, a union among its own
+// parts with the same parts; Person's phonetic as name, its only part).
+// It returns "" when a sort must read the values of all the parts.
+func SortedBy(t fhir.ResourceType, code string) string {
+	parts := unions[t][code]
+	if parts == nil || slices.Contains(parts, code) {
+		return code
+	}
+	for _, p := range parts {
+		own := unions[t][p]
+		if own == nil {
+			own = []string{p}
+		}
+		if slices.Contains(own, p) && sameSet(own, parts) {
+			return p
+		}
+	}
+	return ""
+}
+
+func sameSet(a, b []string) bool {
+	return len(a) == len(b) && !slices.ContainsFunc(a, func(s string) bool { return !slices.Contains(b, s) })
+}
+
 // Stored returns the values of idx, an index of a resource of type t,
 // that a store keeping the parts of unions keeps: without the values of a
 // union, but those of a union among its own parts that no other part
-// has. It returns idx itself when that drops nothing, and never changes
-// it.
+// has, and its lowest and highest value (by a string's folded value, a
+// token's code). So a store sorts by such a union from its own values,
+// as by any parameter. Stored returns idx itself when that drops nothing,
+// and never changes it.
 func Stored(t fhir.ResourceType, idx *Index) *Index {
 	us := unions[t]
 	if idx == nil || us == nil {
@@ -92,29 +122,37 @@ func Stored(t fhir.ResourceType, idx *Index) *Index {
 	}
 	out := *idx
 	out.Tokens = residue(idx.Tokens, us, func(v *Token) string { return v.Param },
-		func(v Token) Token { v.Param = ""; return v })
+		func(v Token) Token { v.Param = ""; return v }, func(v *Token) string { return v.Code })
 	out.Strings = residue(idx.Strings, us, func(v *String) string { return v.Param },
-		func(v String) String { v.Param = ""; return v })
-	out.Dates = residue[Date, struct{}](idx.Dates, us, func(v *Date) string { return v.Param }, nil)
-	out.Numbers = residue[Number, struct{}](idx.Numbers, us, func(v *Number) string { return v.Param }, nil)
-	out.Quantities = residue[Quantity, struct{}](idx.Quantities, us, func(v *Quantity) string { return v.Param }, nil)
-	out.References = residue[Reference, struct{}](idx.References, us, func(v *Reference) string { return v.Param }, nil)
-	out.URIs = residue[URI, struct{}](idx.URIs, us, func(v *URI) string { return v.Param }, nil)
-	out.Composites = residue[Composite, struct{}](idx.Composites, us, func(v *Composite) string { return v.Param }, nil)
+		func(v String) String { v.Param = ""; return v }, func(v *String) string { return v.Value })
+	out.Dates = residue[Date, struct{}](idx.Dates, us, func(v *Date) string { return v.Param }, nil, nil)
+	out.Numbers = residue[Number, struct{}](idx.Numbers, us, func(v *Number) string { return v.Param }, nil, nil)
+	out.Quantities = residue[Quantity, struct{}](idx.Quantities, us, func(v *Quantity) string { return v.Param }, nil, nil)
+	out.References = residue[Reference, struct{}](idx.References, us, func(v *Reference) string { return v.Param }, nil, nil)
+	out.URIs = residue[URI, struct{}](idx.URIs, us, func(v *URI) string { return v.Param }, nil, nil)
+	out.Composites = residue[Composite, struct{}](idx.Composites, us, func(v *Composite) string { return v.Param }, nil, nil)
 	return &out
 }
 
-// residue returns the values of vals a store keeps (see Stored). key,
-// which is nil for the kinds no union is among its own parts of, gives
-// what makes values of different parameters one value.
-func residue[V any, K comparable](vals []V, us map[string][]string, param func(*V) string, key func(V) K) []V {
+// residue returns the values of vals a store keeps (see Stored). key and
+// sortKey, which are nil for the kinds no union is among its own parts
+// of, give what makes values of different parameters one value and what
+// a value sorts by.
+func residue[V any, K comparable](vals []V, us map[string][]string, param func(*V) string, key func(V) K, sortKey func(*V) string) []V {
 	i := slices.IndexFunc(vals, func(v V) bool { return us[param(&v)] != nil })
 	if i < 0 {
 		return vals
 	}
+	// own is, per union among its parts, the keys its other parts have
+	// and the positions of its lowest and highest value.
+	type own struct {
+		held   map[K]bool
+		lo, hi int
+	}
+	var owns map[string]*own
 	out := slices.Clone(vals[:i])
-	var held map[string]map[K]bool // per union among its parts: the keys its other parts have
-	for _, v := range vals[i:] {
+	for j := i; j < len(vals); j++ {
+		v := vals[j]
 		u := param(&v)
 		parts := us[u]
 		if parts == nil {
@@ -124,19 +162,29 @@ func residue[V any, K comparable](vals []V, us map[string][]string, param func(*
 		if key == nil || !slices.Contains(parts, u) {
 			continue
 		}
-		if held[u] == nil {
-			if held == nil {
-				held = map[string]map[K]bool{}
-			}
-			keys := map[K]bool{}
-			for _, w := range vals {
-				if p := param(&w); p != u && slices.Contains(parts, p) {
-					keys[key(w)] = true
+		o := owns[u]
+		if o == nil {
+			o = &own{held: map[K]bool{}, lo: -1, hi: -1}
+			for n := range vals {
+				w := &vals[n]
+				switch p := param(w); {
+				case p == u:
+					if o.lo < 0 || sortKey(w) < sortKey(&vals[o.lo]) {
+						o.lo = n
+					}
+					if o.hi < 0 || sortKey(w) > sortKey(&vals[o.hi]) {
+						o.hi = n
+					}
+				case slices.Contains(parts, p):
+					o.held[key(*w)] = true
 				}
 			}
-			held[u] = keys
+			if owns == nil {
+				owns = map[string]*own{}
+			}
+			owns[u] = o
 		}
-		if !held[u][key(v)] {
+		if j == o.lo || j == o.hi || !o.held[key(v)] {
 			out = append(out, v)
 		}
 	}

@@ -152,3 +152,28 @@ func branches(typ fhir.ResourceType, expr string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestSortedBy: a parameter sorts by its own values, a union among its
+// own parts too (Stored keeps its lowest and highest), a union whose
+// values are all those of one part by that part's, and another union by
+// all its parts'.
+func TestSortedBy(t *testing.T) {
+	for _, c := range []struct {
+		typ        fhir.ResourceType
+		code, want string
+	}{
+		{"Patient", "family", "family"},
+		{"Patient", "name", "name"},
+		{"Patient", "phonetic", "name"},
+		{"Practitioner", "phonetic", "name"},
+		{"Person", "phonetic", "name"},
+		{"Patient", "telecom", "telecom"},
+		{"Location", "address", "address"},
+		{"Observation", "combo-code", ""},
+		{"Observation", "code", "code"},
+	} {
+		if got := SortedBy(c.typ, c.code); got != c.want {
+			t.Errorf("SortedBy(%s, %s) = %q, want %q", c.typ, c.code, got, c.want)
+		}
+	}
+}

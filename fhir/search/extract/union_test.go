@@ -50,6 +50,12 @@ func TestUnionsOfExtractedValues(t *testing.T) {
 			if !slices.Contains(parts, u) && len(values(stored, u)) > 0 {
 				t.Errorf("%s: Stored keeps values of %s, which is not among its parts", name, u)
 			}
+			if slices.Contains(parts, u) {
+				lo, hi := bounds(idx, u)
+				if slo, shi := bounds(stored, u); slo != lo || shi != hi {
+					t.Errorf("%s: %s sorts between %q and %q; Stored keeps of it %q to %q", name, u, lo, hi, slo, shi)
+				}
+			}
 		}
 		all += count(idx)
 		kept += count(stored)
@@ -109,6 +115,23 @@ func values(idx *search.Index, param string) map[string]bool {
 
 // paramCode matches a parameter's code in a value printed with %+v.
 var paramCode = regexp.MustCompile(`Param:[^ }]*`)
+
+// bounds returns the lowest and highest sort key (a string's folded
+// value, a token's code) of the values of param in idx.
+func bounds(idx *search.Index, param string) (lo, hi string) {
+	var keys []string
+	o := only(idx, param)
+	for _, v := range o.Strings {
+		keys = append(keys, v.Value)
+	}
+	for _, v := range o.Tokens {
+		keys = append(keys, v.Code)
+	}
+	if len(keys) == 0 {
+		return "", ""
+	}
+	return slices.Min(keys), slices.Max(keys)
+}
 
 func deref[V any](p *V) any {
 	if p == nil {

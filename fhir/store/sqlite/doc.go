@@ -19,8 +19,10 @@
 //     resource's rows in the same transaction. A union parameter (such as
 //     Observation's combo-code, see search.UnionOf) has no rows, and one
 //     among its own parts (Patient's name, whose parts are name, family
-//     and given) only those of the values no other part has: clauses and
-//     sorts on a union read its parts' rows (search.Stored). A store
+//     and given) only those of the values no other part has and of its
+//     lowest and highest value: clauses on a union read its parts' rows,
+//     and sorts the rows of a part that holds those values, or of all
+//     the parts (search.Stored, search.SortedBy). A store
 //     written before keeps a resource's other rows of a union until the
 //     resource is written again or reindexed: they repeat values of the
 //     parts, so that searches find the same.

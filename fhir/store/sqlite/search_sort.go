@@ -82,7 +82,8 @@ func (c *searcher) compileSort(t fhir.ResourceType, s search.Sort) (*sortKey, er
 	if s.Desc {
 		col, agg, flag = cols.hi, "max", flagMax
 	}
-	if parts := search.UnionOf(t, s.Param); parts != nil {
+	own := search.SortedBy(t, s.Param)
+	if parts := search.UnionOf(t, s.Param); own == "" {
 		// The key over the rows of all the parts (see union); no index
 		// lists them in that order.
 		ks := make([]any, len(parts))
@@ -94,7 +95,9 @@ func (c *searcher) compileSort(t fhir.ResourceType, s search.Sort) (*sortKey, er
 			q.w("(SELECT " + agg + "(" + a + "." + col + ") FROM " + table + " " + a + " WHERE " + a + ".rid = " + rid + " AND " + a + ".k IN ").in(ks).w(")")
 		}}, nil
 	}
-	k := paramKey(t, s.Param)
+	// A parameter's own rows, or those of the union among its own parts
+	// that it sorts as, which hold its lowest and highest value.
+	k := paramKey(t, own)
 	a, m := c.alias(), c.alias()
 	key := &sortKey{desc: s.Desc, expr: func(q *sq, rid string) {
 		q.w("(SELECT "+agg+"("+a+"."+col+") FROM "+table+" "+a+" WHERE "+a+".rid = "+rid+" AND "+a+".k = ?)", k)
