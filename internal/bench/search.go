@@ -206,6 +206,9 @@ func searchMix(p *pools) []mixQuery {
 			return func(t *target) string { return t.page50 }
 		}},
 		{"Observation?_summary=count", same(func() string { return "Observation?_summary=count" })},
+		// Beyond the mix: a patient list in name order, a sort
+		// by a union among its own parts (search.Stored).
+		{"Patient?_sort=name", same(func() string { return "Patient?_sort=name" })},
 	}
 }
 
@@ -382,7 +385,8 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func queryOrder(m map[string]Stats) []string {
 	order := []string{"Patient?identifier", "Patient?name", "Patient?birthdate range", "Observation?code&date range",
 		"Condition?code", "Observation?subject:Patient.name", "Patient?_revinclude=Condition:subject",
-		"Patient?_has:Condition:subject:code", "Observation?_sort=-date page 50", "Observation?_summary=count"}
+		"Patient?_has:Condition:subject:code", "Observation?_sort=-date page 50", "Observation?_summary=count",
+		"Patient?_sort=name"}
 	var out []string
 	for _, n := range order {
 		if _, ok := m[n]; ok {

@@ -90,6 +90,13 @@ var benchMix = []mixQuery{
 		q.Sort = []search.Sort{{Param: "date", Type: search.TypeDate, Desc: true}}
 		return q
 	}},
+	{"PatientSortName", func(rng *rand.Rand, set *benchSet) *search.Query {
+		// A patient list in name order: name is a union among its own
+		// parts (search.Stored), which must still walk one index.
+		q := typeQuery("Patient")
+		q.Sort = []search.Sort{{Param: "name", Type: search.TypeString}}
+		return q
+	}},
 	{"ObservationCount", func(rng *rand.Rand, set *benchSet) *search.Query {
 		q := typeQuery("Observation")
 		q.Count, q.Total = 0, search.TotalAccurate
