@@ -83,9 +83,10 @@ func (c *searcher) compileSort(t fhir.ResourceType, s search.Sort) (*sortKey, er
 		col, agg, flag = cols.hi, "max", flagMax
 	}
 	own := search.SortedBy(t, s.Param)
-	if parts := search.UnionOf(t, s.Param); own == "" {
+	if own == "" {
 		// The key over the rows of all the parts (see union); no index
 		// lists them in that order.
+		parts := search.UnionOf(t, s.Param)
 		ks := make([]any, len(parts))
 		for i, p := range parts {
 			ks[i] = paramKey(t, p)
