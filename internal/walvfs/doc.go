@@ -10,20 +10,22 @@
 // one after the other in a buffer, and hands them to the unix VFS, in
 // calls of up to 128 KiB, when SQLite syncs the log, reads it, asks its
 // size, truncates it, closes it, sends it a file control, or writes
-// somewhere else in it.
+// somewhere else in it, and once a commit's last frame is written.
 //
-// Durability is unchanged: a commit is durable when SQLite's sync of the
-// log returns, and everything is written before that sync. A process that
-// dies before then loses frames of a commit that had not been synced, as
-// it could have with the unix VFS, and SQLite ignores such frames on
-// recovery (their checksums do not chain).
+// Durability is unchanged: a commit is durable when the log is synced
+// after it, by SQLite at the commit under synchronous=FULL, or by the
+// application under NORMAL (see the store's log syncer), and everything
+// of the commit is written before that sync. A process that dies before
+// a commit's frames are written loses that commit, as it could have with
+// the unix VFS, and SQLite ignores such frames on recovery (their
+// checksums do not chain).
 //
 // Other connections, with their own file handles, read frames once the
-// writer publishes them in the shared log index, which SQLite does after
-// its commit. So every connection writing through this VFS must sync at
-// each commit: open it with synchronous=FULL or EXTRA (under NORMAL or
-// OFF the log is not synced at commit, and other connections could look
-// for frames still in the buffer). Connections that only read may use
-// either VFS; locks are taken by the unix VFS in both cases and are
-// shared through it.
+// writer publishes them in the shared log index, which SQLite does right
+// after it wrote a commit's last frame, and before it syncs the log under
+// FULL; under NORMAL it does not sync at all. So the buffer is written out
+// as soon as SQLite has written a commit's last frame: the frame whose
+// header holds the size of the database after the commit (no other frame
+// has one). Connections that only read may use either VFS; locks are
+// taken by the unix VFS in both cases and are shared through it.
 package walvfs

@@ -27,7 +27,9 @@ type file struct {
 	buf  uintptr               // bufSize bytes from libc.Xmalloc; 0 if that failed
 	off  int64                 // the file offset of buf's first byte
 	n    int32                 // bytes buffered
-	_    int32
+	// commit is set when the last write was the header of a commit frame:
+	// the write of its page ends the commit's frames.
+	commit bool
 }
 
 const innerOff = unsafe.Sizeof(file{})
@@ -132,8 +134,28 @@ func flush(tls *libc.TLS, pFile uintptr) int32 {
 	return rc
 }
 
+// frameHeader is the size of the header SQLite writes before each page of
+// the log; its bytes 4 to 7 hold, in the header of a commit's last frame,
+// the size of the database after the commit, and zero in any other.
+const frameHeader = 24
+
+// xWrite buffers a write that follows the buffered bytes in the file, and
+// writes out the buffer first otherwise. The write of a commit's last
+// page writes out the buffer too: SQLite publishes the commit to other
+// connections right after it, without syncing the log first under
+// synchronous=NORMAL.
 func xWrite(tls *libc.TLS, pFile uintptr, zBuf uintptr, iAmt int32, iOfst int64) int32 {
 	buffered.Add(1)
+	f := (*file)(ptr(pFile))
+	endsCommit := f.commit
+	f.commit = iAmt == frameHeader && [4]byte(mem(zBuf+4, 4)) != [4]byte{}
+	if rc := bufWrite(tls, pFile, zBuf, iAmt, iOfst); rc != sqlite3.SQLITE_OK || !endsCommit {
+		return rc
+	}
+	return flush(tls, pFile)
+}
+
+func bufWrite(tls *libc.TLS, pFile uintptr, zBuf uintptr, iAmt int32, iOfst int64) int32 {
 	f := (*file)(ptr(pFile))
 	if f.n > 0 && iOfst == f.off+int64(f.n) && int(f.n)+int(iAmt) <= bufSize {
 		copy(mem(f.buf+uintptr(f.n), iAmt), mem(zBuf, iAmt))

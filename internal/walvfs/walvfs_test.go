@@ -76,9 +76,27 @@ func integrity(t *testing.T, db *sql.DB) {
 }
 
 // Each commit is visible to a reader on another connection and another VFS
-// as soon as it returns, and its frames reach the file in a few calls.
+// as soon as it returns, and its frames reach the file in a few calls:
+// whether SQLite syncs the log at each commit (FULL) or not (NORMAL, where
+// nothing but the commit's last frame tells the VFS to write its buffer).
 func TestCommitsVisibleToReaders(t *testing.T) {
-	w, r := open(t, filepath.Join(t.TempDir(), "db"), "")
+	for _, sync := range []string{"FULL", "NORMAL"} {
+		t.Run(sync, func(t *testing.T) {
+			// The _pragma values apply in lexicographic order: NORMAL after FULL.
+			w, r := open(t, filepath.Join(t.TempDir(), "db"), "&_pragma=synchronous("+sync+")")
+			var mode int
+			if err := w.QueryRow(`PRAGMA synchronous`).Scan(&mode); err != nil {
+				t.Fatal(err)
+			}
+			if want := map[string]int{"NORMAL": 1, "FULL": 2}[sync]; mode != want {
+				t.Fatalf("PRAGMA synchronous = %d, want %d", mode, want)
+			}
+			commitsVisible(t, w, r)
+		})
+	}
+}
+
+func commitsVisible(t *testing.T, w, r *sql.DB) {
 	for i := range 100 {
 		sw, fw := walvfs.Stats()
 		tx, err := w.Begin()
