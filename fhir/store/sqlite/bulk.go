@@ -67,7 +67,7 @@ func (s *Store) DeferIndexes(ctx context.Context, incoming int64) (bool, error) 
 			return false, fmt.Errorf("sqlite: defer indexes: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := s.sync.commitSynced(tx); err != nil {
 		return false, fmt.Errorf("sqlite: defer indexes: %w", err)
 	}
 	s.log.Info("search indexes deferred to the end of a bulk load", "indexes", len(defs), "database_bytes", size, "incoming_bytes", incoming)
@@ -90,7 +90,7 @@ func (s *Store) BuildIndexes(ctx context.Context) error {
 	if len(defs) == 0 {
 		return nil
 	}
-	if err := createIndexes(ctx, tx, defs); err != nil {
+	if err := s.createIndexes(ctx, tx, defs); err != nil {
 		return err
 	}
 	s.committed()
@@ -101,7 +101,7 @@ func (s *Store) BuildIndexes(ctx context.Context) error {
 
 // createIndexes creates the deferred indexes defs (name, definition) and
 // commits tx.
-func createIndexes(ctx context.Context, tx *sql.Tx, defs [][2]string) error {
+func (s *Store) createIndexes(ctx context.Context, tx *sql.Tx, defs [][2]string) error {
 	for _, d := range defs {
 		// A server of an earlier schema may have opened the store in
 		// between; it does not know of the deferral, but neither does
@@ -117,7 +117,7 @@ func createIndexes(ctx context.Context, tx *sql.Tx, defs [][2]string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM deferred_index`); err != nil {
 		return fmt.Errorf("sqlite: build indexes: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := s.sync.commitSynced(tx); err != nil {
 		return fmt.Errorf("sqlite: build indexes: %w", err)
 	}
 	return nil

@@ -37,12 +37,15 @@
 // (so that a page costs the same at any depth), and pages by keyset
 // cursors. _id and _lastUpdated are answered from the resource table.
 //
-// Writes go through one connection in serialised transactions
-// (synchronous=FULL: a committed write survives a power loss), which
-// write the log through internal/walvfs (the frames of a commit reach the
-// file in a few system calls rather than two each), and a connection of
-// their own copies the log back into the database file in the background
-// (checkpoint.go); reads use a pool of read-only
+// Writes go through one connection in serialised transactions, committed
+// in groups, which write the log through internal/walvfs (the frames of a
+// commit reach the file in a few system calls rather than two each). The
+// connection commits without syncing the log (synchronous=NORMAL); a
+// goroutine of its own syncs it while the next group runs, and no write
+// is answered, nor anything it wrote read, before the sync after its
+// commit (durable.go): what a client was told survives a power loss. A
+// connection of its own copies the log back into the database file in
+// the background (checkpoint.go); reads use a pool of read-only
 // connections that see the last committed state, a search one snapshot.
 // The driver is modernc.org/sqlite (pure Go, so the binary builds without
 // cgo), chosen by the benchmark in internal/sqlitebench;

@@ -14,6 +14,11 @@ import (
 // number, so a page costs the same at any depth and versions written while
 // a client pages through do not shift the pages.
 func (s *Store) History(ctx context.Context, q engine.HistoryQuery) (*engine.HistoryPage, error) {
+	p, err := s.history(ctx, q)
+	return visible(s, p, err)
+}
+
+func (s *Store) history(ctx context.Context, q engine.HistoryQuery) (*engine.HistoryPage, error) {
 	if q.Count <= 0 {
 		return &engine.HistoryPage{}, nil
 	}

@@ -17,3 +17,14 @@ func lockFile(f *os.File) error {
 	}
 	return err
 }
+
+// syncDir syncs the directory dir, so that the names of files created in
+// it last through a power failure.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -17,3 +17,7 @@ func lockFile(f *os.File) error {
 	}
 	return err
 }
+
+// syncDir does nothing: Windows has no sync of a directory; NTFS journals
+// the names of files.
+func syncDir(string) error { return nil }

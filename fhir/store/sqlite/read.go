@@ -17,7 +17,21 @@ type querier interface {
 
 // Read returns the current version of t/id.
 func (s *Store) Read(ctx context.Context, t fhir.ResourceType, id fhir.ID) (*fhir.Resource, error) {
-	return read(ctx, s.st.readCurrent, t, id)
+	r, err := read(ctx, s.st.readCurrent, t, id)
+	return visible(s, r, err)
+}
+
+// visible returns what a read of the read pool found, once it is durable
+// (see logSyncer.visible): found, or known to be absent.
+func visible[T any](s *Store, v T, err error) (T, error) {
+	if err != nil && !fhir.IsKind(err, fhir.KindNotFound) {
+		return v, err
+	}
+	if serr := s.sync.visible(); serr != nil {
+		var zero T
+		return zero, storeErr("read", serr)
+	}
+	return v, err
 }
 
 // read runs sqlReadCurrent prepared on the read pool or in a transaction.
@@ -39,6 +53,11 @@ func read(ctx context.Context, st *sql.Stmt, t fhir.ResourceType, id fhir.ID) (*
 
 // VRead returns one version of t/id.
 func (s *Store) VRead(ctx context.Context, t fhir.ResourceType, id fhir.ID, version int64) (*fhir.Resource, error) {
+	r, err := s.vread(ctx, t, id, version)
+	return visible(s, r, err)
+}
+
+func (s *Store) vread(ctx context.Context, t fhir.ResourceType, id fhir.ID, version int64) (*fhir.Resource, error) {
 	r := &fhir.Resource{Type: t, ID: id, Version: version}
 	var updated int64
 	var method string

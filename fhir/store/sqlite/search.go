@@ -23,8 +23,9 @@ func (s *Store) Search(ctx context.Context, q *search.Query) (*engine.SearchResu
 	if err != nil {
 		return nil, storeErr("search", err)
 	}
-	defer tx.Rollback()
-	return find(ctx, s, tx, q)
+	res, err := find(ctx, s, tx, q)
+	tx.Rollback()
+	return visible(s, res, err)
 }
 
 // find runs q on db: the read transaction of Search, or a write

@@ -14,9 +14,9 @@ func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 	var v string
 	err := s.st.readSetting.QueryRowContext(ctx, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+		err = nil
 	}
-	return v, storeErr("read a setting", err)
+	return visible(s, v, storeErr("read a setting", err))
 }
 
 // PutSetting sets a server setting in the transaction; "" removes it.
@@ -53,6 +53,11 @@ func (t *tx) Reindex(ctx context.Context, r *fhir.Resource, idx *search.Index) e
 
 // Settings returns every server setting, for a migration to another store.
 func (s *Store) Settings(ctx context.Context) (map[string]string, error) {
+	m, err := s.settings(ctx)
+	return visible(s, m, err)
+}
+
+func (s *Store) settings(ctx context.Context) (map[string]string, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT key, value FROM setting`)
 	if err != nil {
 		return nil, storeErr("read the settings", err)

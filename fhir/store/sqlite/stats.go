@@ -93,7 +93,7 @@ func (s *Store) writeStats(ctx context.Context) error {
 			return fmt.Errorf("sqlite: write statistics: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := s.sync.commitSynced(tx); err != nil {
 		return fmt.Errorf("sqlite: write statistics: %w", err)
 	}
 	if _, err := s.w.ExecContext(ctx, `ANALYZE sqlite_schema`); err != nil {

@@ -36,9 +36,8 @@ type Store struct {
 	lock    *os.File
 	log     *slog.Logger
 
-	// mu is held by the goroutine running a batch of write transactions
-	// on the write connection; it guards seq and last.
-	mu   sync.Mutex
+	// seq and last belong to the goroutine that holds the writer token
+	// (below).
 	seq  int64     // the last sequence number committed
 	last time.Time // the latest lastUpdated committed
 
@@ -54,6 +53,11 @@ type Store struct {
 
 	// ckpt checkpoints the log in the background (see checkpoint.go).
 	ckpt *checkpointer
+	// sync makes the writer's commits durable (see durable.go).
+	sync *logSyncer
+	// writer holds a token while a goroutine runs a batch of write
+	// transactions on the write connection (see Write).
+	writer chan struct{}
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -70,33 +74,35 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{lock: lock, log: opts.Logger}
+	s := &Store{lock: lock, log: opts.Logger, writer: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	s.log = s.log.With("component", "store", "store", "sqlite")
 	path := filepath.Join(dir, DBFile)
 	// Page caches: the writer's is large, since index inserts land all
-	// over their b-trees (keys are hashes); readers share the file through
-	// the operating system's cache, mapped into memory. The writer keeps
-	// its sub-journals (of the savepoints of a group commit run again, and
-	// of the statements that need one) in memory rather than in temporary
-	// files. The writer checkpoints the log itself only past
-	// walBackstop pages: a connection of its own does it in the
-	// background (checkpoint.go). The writer writes its log through
+	// over their b-trees (keys are hashes).
+	// Readers share the file through the operating system's cache, mapped
+	// into memory. The writer keeps its sub-journals (of the savepoints of
+	// a group commit run again, and of the statements that need one) in
+	// memory rather than in temporary files. The writer checkpoints the
+	// log itself only past walBackstop pages: a connection of its own does
+	// it in the background (checkpoint.go). The writer writes its log through
 	// walvfs, which gathers the frames of a commit into a few system
-	// calls; that requires synchronous=FULL.
+	// calls. It commits under synchronous=NORMAL, and a goroutine of its
+	// own syncs the log before writes are answered (durable.go).
 	common := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)"
 	if err := walvfs.Register(); err != nil {
 		s.closeAll()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	if s.w, err = sql.Open("sqlite", common+"&vfs="+walvfs.Name+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_pragma=temp_store(2)&_pragma=wal_autocheckpoint("+strconv.Itoa(walBackstop)+")&_txlock=immediate"); err != nil {
+	if s.w, err = sql.Open("sqlite", common+"&vfs="+walvfs.Name+"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-65536)&_pragma=temp_store(2)&_pragma=wal_autocheckpoint("+strconv.Itoa(walBackstop)+")&_txlock=immediate"); err != nil {
 		s.closeAll()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 	s.w.SetMaxOpenConns(1)
 	s.w.SetConnMaxIdleTime(0)
+	s.sync = newLogSyncer(path+"-wal", s.log)
 	if err := s.migrate(ctx); err != nil {
 		s.closeAll()
 		return nil, err
@@ -168,7 +174,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			tx.Rollback()
 			return fmt.Errorf("sqlite: migrate: %w", err)
 		}
-		if err := tx.Commit(); err != nil {
+		if err := s.sync.commitSynced(tx); err != nil {
 			return fmt.Errorf("sqlite: migrate: %w", err)
 		}
 		s.log.Info("schema migrated", "version", v+1)
@@ -215,6 +221,9 @@ func (s *Store) closeAll() error {
 	var errs []error
 	if s.ckpt != nil {
 		errs = append(errs, s.ckpt.close())
+	}
+	if s.sync != nil {
+		s.sync.close()
 	}
 	s.st.close()
 	if s.r != nil {

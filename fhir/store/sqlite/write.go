@@ -17,44 +17,72 @@ import (
 )
 
 // Write runs fn in a write transaction. Writes are committed in groups:
-// whoever holds the write connection runs every transaction queued
-// meanwhile in one SQLite transaction, and commits them with one sync of
-// the log. A transaction whose fn fails is undone alone (see runBatch);
-// the others are committed. Write returns once its own transaction is
-// durable (or failed).
+// whoever takes the write connection runs every transaction queued
+// meanwhile in one SQLite transaction, and commits them together. A
+// transaction whose fn fails is undone alone (see runBatch); the others
+// are committed. Write returns once its own transaction is durable (or
+// failed): the log is synced after the commit by the store's log syncer,
+// while the next group may already run (durable.go).
 func (s *Store) Write(ctx context.Context, fn func(tx engine.Tx) error) error {
-	req := &writeReq{ctx: ctx, fn: fn}
+	if err := s.sync.err(); err != nil {
+		return storeErr("write", err)
+	}
+	req := newWriteReq(ctx, fn)
 	s.qmu.Lock()
 	s.queue = append(s.queue, req)
 	s.qmu.Unlock()
 
-	s.mu.Lock()
-	if !req.done {
+	select {
+	case <-req.ready:
+	case s.writer <- struct{}{}:
+		// The write connection is free. Unless a group that took req has
+		// just ended, req is queued still: run the queue.
 		s.qmu.Lock()
 		batch := s.queue
 		s.queue = nil
 		s.qmu.Unlock()
-		s.runBatch(batch)
+		if len(batch) > 0 {
+			s.runBatch(batch)
+		}
+		<-s.writer
+		<-req.ready
 	}
-	s.mu.Unlock()
 	if req.panicked != nil {
 		panic(req.panicked)
+	}
+	// Whether it wrote or failed, the transaction read what the groups
+	// before it committed: nothing of that is told before it is durable.
+	gen := req.gen
+	if gen == 0 {
+		gen = s.sync.begun.Load()
+	}
+	if err := s.sync.wait(gen); err != nil && req.err == nil {
+		return storeErr("commit", err)
 	}
 	return req.err
 }
 
-// writeReq is one queued write transaction. done, err and panicked are
-// set by the goroutine that ran it, under Store.mu.
+func newWriteReq(ctx context.Context, fn func(tx engine.Tx) error) *writeReq {
+	return &writeReq{ctx: ctx, fn: fn, ready: make(chan struct{})}
+}
+
+// writeReq is one queued write transaction. done, err, panicked and gen
+// are set by the goroutine that runs it, which then closes ready.
 type writeReq struct {
 	ctx      context.Context
 	fn       func(tx engine.Tx) error
+	ready    chan struct{}
 	done     bool
 	err      error
 	panicked any
+	// gen is the generation of the commit of its group (see logSyncer),
+	// 0 if it is not in a committed group.
+	gen uint64
 }
 
 // runBatch runs the queued transactions in one SQLite transaction and
-// commits it. s.mu is held.
+// commits it, then closes the requests' ready channels. The caller
+// holds the writer token.
 //
 // The transactions run first one after the other with nothing between
 // them: savepoints are not free, since every page a statement changes
@@ -64,10 +92,12 @@ type writeReq struct {
 // each transaction in its own savepoint (the store's contract lets a
 // transaction's function run again).
 func (s *Store) runBatch(batch []*writeReq) {
-	if s.runGroup(batch, false) {
-		return
+	if !s.runGroup(batch, false) {
+		s.runGroup(batch, true)
 	}
-	s.runGroup(batch, true)
+	for _, r := range batch {
+		close(r.ready)
+	}
 }
 
 // runGroup runs the transactions of batch not done yet, in savepoints or
@@ -173,7 +203,8 @@ func (s *Store) runGroup(batch []*writeReq, savepoints bool) bool {
 	// Searches plan with the batch's date statistics from before they
 	// can see its rows.
 	s.dates.publish(b.dates)
-	if err := sqlTx.Commit(); err != nil {
+	gen, err := s.sync.commit(sqlTx)
+	if err != nil {
 		finish(storeErr("commit", err))
 		return true
 	}
@@ -183,10 +214,10 @@ func (s *Store) runGroup(batch []*writeReq, savepoints bool) bool {
 	}
 	s.seq, s.last = seq, last
 	for _, r := range ok {
-		r.done = true
+		r.done, r.gen = true, gen
 	}
 	for _, r := range failed {
-		r.done = true
+		r.done, r.gen = true, gen
 	}
 	finish(nil)
 	return true

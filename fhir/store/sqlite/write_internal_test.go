@@ -40,9 +40,9 @@ func runTestBatch(t *testing.T, s *Store, reqs []*batchReq) {
 }
 
 func runBatchLocked(s *Store, batch []*writeReq) {
-	s.mu.Lock()
+	s.writer <- struct{}{}
 	s.runBatch(batch)
-	s.mu.Unlock()
+	<-s.writer
 }
 
 // makeBatch makes the write requests of reqs.
@@ -50,7 +50,7 @@ func makeBatch(t *testing.T, reqs []*batchReq) []*writeReq {
 	ctx := t.Context()
 	batch := make([]*writeReq, len(reqs))
 	for i, br := range reqs {
-		br.req = &writeReq{ctx: ctx, fn: func(tx engine.Tx) error {
+		br.req = newWriteReq(ctx, func(tx engine.Tx) error {
 			br.calls++
 			cur, err := tx.Read(ctx, "Patient", fhir.ID(br.id))
 			var version int64
@@ -78,7 +78,7 @@ func makeBatch(t *testing.T, reqs []*batchReq) []*writeReq {
 				return errors.New("dirty failure")
 			}
 			return nil
-		}}
+		})
 		batch[i] = br.req
 	}
 	return batch
@@ -172,7 +172,7 @@ func TestGroupCommitCancelled(t *testing.T) {
 	defer s.Close()
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	cancelled := &writeReq{ctx: ctx, fn: func(engine.Tx) error { t.Error("a cancelled transaction ran"); return nil }}
+	cancelled := newWriteReq(ctx, func(engine.Tx) error { t.Error("a cancelled transaction ran"); return nil })
 	reqs := []*batchReq{{op: opPut, id: "a"}, {op: opFailDirty, id: "b"}}
 	runBatchLocked(s, append([]*writeReq{cancelled}, makeBatch(t, reqs)...))
 	if !cancelled.done || !errors.Is(cancelled.err, context.Canceled) {
@@ -248,7 +248,7 @@ func BenchmarkGroupRerun(b *testing.B) {
 	large := func(fail bool) *writeReq {
 		n++
 		prefix := fmt.Sprint(n, "-")
-		return &writeReq{ctx: ctx, fn: func(tx engine.Tx) error {
+		return newWriteReq(ctx, func(tx engine.Tx) error {
 			for i := range resources {
 				r := &fhir.Resource{Type: "Observation", ID: fhir.ID(prefix + fmt.Sprint(i)), Version: 1,
 					Method: fhir.MethodPut, LastUpdated: tx.Now(), Body: []byte(`{}`)}
@@ -266,7 +266,7 @@ func BenchmarkGroupRerun(b *testing.B) {
 				return errors.New("dirty failure")
 			}
 			return nil
-		}}
+		})
 	}
 	for b.Loop() {
 		batch := []*writeReq{large(false), large(false), large(true)}
