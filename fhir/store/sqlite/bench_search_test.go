@@ -183,7 +183,7 @@ func measure(b *testing.B, fn func() (int, error)) {
 // other resources in one transaction (as a transaction Bundle would), into
 // a store that grows: resources/s is the write rate with the whole index.
 func BenchmarkStoreIngest(b *testing.B) {
-	s := benchStore(b)
+	s := tempStore(b)
 	ctx := context.Background()
 	set := newBenchSet(0)
 	rng := rand.New(rand.NewPCG(9, 9))

@@ -21,13 +21,15 @@ import (
 //
 //	go test -run '^$' -bench . ./fhir/store/sqlite/
 
-func benchStore(b *testing.B) *Store {
-	b.Helper()
-	s, err := Open(context.Background(), b.TempDir(), Options{Logger: slog.New(slog.DiscardHandler)})
+// tempStore opens a store in a temporary directory, closed at the end of
+// the test or benchmark.
+func tempStore(tb testing.TB) *Store {
+	tb.Helper()
+	s, err := Open(context.Background(), tb.TempDir(), Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { s.Close() })
+	tb.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -60,7 +62,7 @@ func reportRate(b *testing.B, start time.Time) {
 }
 
 func BenchmarkStoreCreate(b *testing.B) {
-	s := benchStore(b)
+	s := tempStore(b)
 	ctx := context.Background()
 	var n atomic.Int64
 	b.SetParallelism(4)
@@ -78,7 +80,7 @@ func BenchmarkStoreCreate(b *testing.B) {
 }
 
 func BenchmarkStoreUpdate(b *testing.B) {
-	s := benchStore(b)
+	s := tempStore(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	start := time.Now()
@@ -100,7 +102,7 @@ func preload(b *testing.B, s *Store, n int) {
 }
 
 func BenchmarkStoreRead(b *testing.B) {
-	s := benchStore(b)
+	s := tempStore(b)
 	const n = 10000
 	preload(b, s, n)
 	ctx := context.Background()
@@ -120,7 +122,7 @@ func BenchmarkStoreRead(b *testing.B) {
 }
 
 func BenchmarkStoreVRead(b *testing.B) {
-	s := benchStore(b)
+	s := tempStore(b)
 	const n = 10000
 	preload(b, s, n)
 	ctx := context.Background()

@@ -176,9 +176,15 @@ func (l *logSyncer) syncOnce() {
 	}
 	l.mu.Lock()
 	l.synced.Store(g)
+	l.advance()
+	l.mu.Unlock()
+}
+
+// advance wakes the waiters, after synced or failed changed. l.mu is
+// held.
+func (l *logSyncer) advance() {
 	close(l.advanced)
 	l.advanced = make(chan struct{})
-	l.mu.Unlock()
 }
 
 func (l *logSyncer) fail(err error) {
@@ -186,8 +192,7 @@ func (l *logSyncer) fail(err error) {
 	defer l.mu.Unlock()
 	if l.failed == nil {
 		l.failed = err
-		close(l.advanced)
-		l.advanced = make(chan struct{})
+		l.advance()
 	}
 }
 

@@ -36,16 +36,6 @@ func heldSyncs(t *testing.T, s *Store) (calls chan struct{}, release chan error)
 	return calls, release
 }
 
-func openDurable(t *testing.T) *Store {
-	t.Helper()
-	s, err := Open(t.Context(), t.TempDir(), Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 func putPatient(ctx context.Context, s *Store, id fhir.ID) error {
 	return s.Write(ctx, func(tx engine.Tx) error {
 		r := &fhir.Resource{Type: "Patient", ID: id, Version: 1, Method: fhir.MethodPut, LastUpdated: tx.Now(), Body: []byte(`{}`)}
@@ -68,7 +58,7 @@ func returned[T any](ch <-chan T) (T, bool) {
 // a read that finds what it wrote waits for that sync too; the next write
 // runs on the write connection meanwhile.
 func TestWritesAndReadsWaitForTheSync(t *testing.T) {
-	s := openDurable(t)
+	s := tempStore(t)
 	ctx := t.Context()
 	calls, release := heldSyncs(t, s)
 	g0 := s.sync.begun.Load() // the commits of Open
@@ -126,7 +116,7 @@ func TestWritesAndReadsWaitForTheSync(t *testing.T) {
 // do later writes and reads of what may not be durable: a client is never
 // told of a commit that may be lost.
 func TestFailedSyncStopsTheStore(t *testing.T) {
-	s := openDurable(t)
+	s := tempStore(t)
 	ctx := t.Context()
 	if err := putPatient(ctx, s, "before"); err != nil {
 		t.Fatal(err)
@@ -152,7 +142,7 @@ func TestFailedSyncStopsTheStore(t *testing.T) {
 
 // Close syncs what was committed and answers the writes that wait.
 func TestCloseAnswersWaitingWrites(t *testing.T) {
-	s := openDurable(t)
+	s := tempStore(t)
 	calls, release := heldSyncs(t, s)
 	wrote := make(chan error, 1)
 	go func() { wrote <- putPatient(context.Background(), s, "a") }()
