@@ -70,6 +70,9 @@ func (s *Store) DeferIndexes(ctx context.Context, incoming int64) (bool, error) 
 	if err := s.sync.commitSynced(tx); err != nil {
 		return false, fmt.Errorf("sqlite: defer indexes: %w", err)
 	}
+	// Until BuildIndexes, writes put their values in the tables at once:
+	// without the value indexes, that costs no more than queuing them.
+	s.direct.Store(true)
 	s.log.Info("search indexes deferred to the end of a bulk load", "indexes", len(defs), "database_bytes", size, "incoming_bytes", incoming)
 	return true, nil
 }
@@ -77,6 +80,7 @@ func (s *Store) DeferIndexes(ctx context.Context, incoming int64) (bool, error) 
 // BuildIndexes builds the indexes a bulk load deferred, in one
 // transaction, and does nothing when none are.
 func (s *Store) BuildIndexes(ctx context.Context) error {
+	s.direct.Store(false)
 	start := time.Now()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {

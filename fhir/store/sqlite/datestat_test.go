@@ -136,7 +136,7 @@ func TestDateWindows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`DROP TABLE datestat`, `DROP TABLE deferred_index`, `PRAGMA user_version = 2`} {
+	for _, q := range []string{`DROP TABLE datestat`, `DROP TABLE deferred_index`, `DROP TABLE index_queue`, `PRAGMA user_version = 2`} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}

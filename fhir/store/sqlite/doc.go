@@ -15,8 +15,9 @@
 //   - token, string, date, number, quantity, ref, uri, comp: the search
 //     values of the current versions (search.Index), one table per kind,
 //     keyed by rid and by hashes of the parameter and of the values that
-//     are only compared for equality (keys.go). A Put replaces the
-//     resource's rows in the same transaction. A union parameter (such as
+//     are only compared for equality (keys.go). A Put queues the
+//     resource's new rows (below), which replace its old ones when the
+//     queue is drained. A union parameter (such as
 //     Observation's combo-code, see search.UnionOf) has no rows, and one
 //     among its own parts (Patient's name, whose parts are name, family
 //     and given) only those of the values no other part has and of its
@@ -27,8 +28,17 @@
 //     resource is written again or reindexed: they repeat values of the
 //     parts, so that searches find the same.
 //   - typecount, paramcount: the live resources of each type and those
-//     with a value of each parameter, kept by every write: totals without
-//     clauses, :missing and the end of sorted pages cost one lookup.
+//     with a value of each parameter, kept by every write (paramcount by
+//     every drain of the queue): totals without clauses, :missing and the
+//     end of sorted pages cost one lookup.
+//   - index_queue: the search values of writes not yet in the value
+//     tables, encoded, in write order (queue.go). A write appends its
+//     resource's values there in its own transaction; the queue is
+//     written into the value tables a thousand resources at a time, in
+//     the order of their indexes, and before any search: a search runs in
+//     a read transaction when its snapshot has nothing queued, and
+//     otherwise in a write transaction that drains the queue first. What
+//     a crash leaves queued is drained when the store opens.
 //
 // Searches (search*.go) compile each clause into a condition on one
 // resource and, when an index serves it, a list of its matches; a planner

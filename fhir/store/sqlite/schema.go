@@ -10,7 +10,7 @@ import (
 
 // schemaVersion is stored in PRAGMA user_version; migrations bring older
 // databases up to it.
-const schemaVersion = 5
+const schemaVersion = 6
 
 // migration brings a database from the schema before it to the next: its
 // SQL, then its Go step (nil when the SQL suffices), in one transaction.
@@ -68,6 +68,9 @@ var migrations = []migration{
 	// The search indexes a bulk load dropped, to build at its end (see
 	// DeferIndexes).
 	{sql: `CREATE TABLE deferred_index (name TEXT PRIMARY KEY, sql TEXT NOT NULL) WITHOUT ROWID;`},
+	// 6: the search values of writes, queued for the value tables (see
+	// queue.go).
+	{sql: `CREATE TABLE index_queue (n INTEGER PRIMARY KEY, rid INTEGER NOT NULL, fresh INTEGER NOT NULL, rows BLOB NOT NULL);`},
 }
 
 // schema2 is the search index. Every value row is keyed by the rid of its

@@ -17,15 +17,82 @@ import (
 )
 
 // Search returns the current resources matching q. Its statements run in
-// one read transaction, so that a page is one snapshot of the store.
+// one transaction, so that a page is one snapshot of the store: a read
+// transaction when q reads the resource table alone or the snapshot holds
+// no queued search values (queue.go), otherwise a write transaction that
+// first writes them into the value tables.
 func (s *Store) Search(ctx context.Context, q *search.Query) (*engine.SearchResult, error) {
+	if own := resourceOnly(q); own || s.queued.Load() == 0 {
+		res, err, ok := s.searchSnapshot(ctx, q, !own)
+		if ok {
+			return visible(s, res, err)
+		}
+	}
+	var res *engine.SearchResult
+	var searchErr error
+	err := s.Write(ctx, func(etx engine.Tx) error {
+		t := etx.(*tx)
+		// A failed drain fails the transaction: none of it is committed.
+		if err := t.drain(ctx); err != nil {
+			return err
+		}
+		if err := t.flushCounts(ctx); err != nil {
+			return err
+		}
+		// A failed search is the caller's answer; the drain before it is
+		// committed all the same.
+		res, searchErr = find(ctx, s, t.tx, q)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, searchErr
+}
+
+// searchSnapshot runs q in a read transaction, unless queue is set and the
+// snapshot holds queued search values (ok false).
+func (s *Store) searchSnapshot(ctx context.Context, q *search.Query, queue bool) (res *engine.SearchResult, err error, ok bool) {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, storeErr("search", err)
+		return nil, storeErr("search", err), true
 	}
-	res, err := find(ctx, s, tx, q)
-	tx.Rollback()
-	return visible(s, res, err)
+	defer tx.Rollback()
+	if queue {
+		var queued bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM index_queue)`).Scan(&queued); err != nil {
+			return nil, storeErr("search", err), true
+		}
+		if queued {
+			return nil, nil, false
+		}
+	}
+	res, err = find(ctx, s, tx, q)
+	return res, err, true
+}
+
+// resourceOnly reports whether q reads the resource table alone, which
+// holds every committed write: its clauses and sorts are on _id and
+// _lastUpdated only (as a client polling for changes, or an import
+// looking up the resources it replaces, searches).
+func resourceOnly(q *search.Query) bool {
+	for _, cl := range q.Clauses {
+		if cl.Chain != nil || cl.Has != nil {
+			return false
+		}
+		switch {
+		case cl.Param == paramID && (cl.Modifier == search.ModNone || cl.Modifier == search.ModNot):
+		case cl.Param == paramLastUpdated && cl.Modifier == search.ModNone:
+		default:
+			return false
+		}
+	}
+	for _, srt := range q.Sort {
+		if srt.Param != paramID && srt.Param != paramLastUpdated {
+			return false
+		}
+	}
+	return true
 }
 
 // find runs q on db: the read transaction of Search, or a write

@@ -29,6 +29,9 @@ const (
 	sqlReadSetting    = `SELECT value FROM setting WHERE key = ?`
 	sqlPutSetting     = `INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
 	sqlDeleteSetting  = `DELETE FROM setting WHERE key = ?`
+	sqlEnqueue        = `INSERT INTO index_queue (rid, fresh, rows) VALUES (?, ?, ?)`
+	sqlQueued         = `SELECT rid, fresh, rows FROM index_queue ORDER BY n`
+	sqlClearQueue     = `DELETE FROM index_queue`
 	sqlNoteDates      = `INSERT INTO datestat (k, span, multi) VALUES (?, ?, ?)
 		ON CONFLICT (k) DO UPDATE SET span = max(span, excluded.span), multi = max(multi, excluded.multi)`
 )
@@ -41,6 +44,7 @@ type statements struct {
 	wReadCurrent, insertResource, updateResource, insertVersion *sql.Stmt
 	addTypeCount, addParamCount, current                        *sql.Stmt
 	putSetting, deleteSetting, noteDates                        *sql.Stmt
+	enqueue, queued, clearQueue                                 *sql.Stmt
 	// insert[table][i] inserts 1<<i rows into a value table; delete
 	// deletes a resource's rows from it, counted lists the parameters of
 	// those rows that paramcount counts.
@@ -70,6 +74,9 @@ func (s *Store) prepare(ctx context.Context) error {
 		{s.w, &s.st.putSetting, sqlPutSetting},
 		{s.w, &s.st.deleteSetting, sqlDeleteSetting},
 		{s.w, &s.st.noteDates, sqlNoteDates},
+		{s.w, &s.st.enqueue, sqlEnqueue},
+		{s.w, &s.st.queued, sqlQueued},
+		{s.w, &s.st.clearQueue, sqlClearQueue},
 	}
 	ins := make([][maxChunk + 1]*sql.Stmt, len(valueTables))
 	del := make([]*sql.Stmt, len(valueTables))
@@ -96,7 +103,7 @@ func (s *Store) prepare(ctx context.Context) error {
 func (st *statements) close() {
 	all := []*sql.Stmt{st.readCurrent, st.readVersion, st.wReadCurrent, st.insertResource,
 		st.updateResource, st.insertVersion, st.addTypeCount, st.addParamCount, st.current,
-		st.readSetting, st.putSetting, st.deleteSetting, st.noteDates}
+		st.readSetting, st.putSetting, st.deleteSetting, st.noteDates, st.enqueue, st.queued, st.clearQueue}
 	for _, l := range st.insert {
 		all = append(all, l...)
 	}

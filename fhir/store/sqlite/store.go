@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -58,6 +59,21 @@ type Store struct {
 	// writer holds a token while a goroutine runs a batch of write
 	// transactions on the write connection (see Write).
 	writer chan struct{}
+
+	// qlen is the length of the index queue committed (queue.go); it
+	// belongs to the goroutine that holds the writer token. queued is a
+	// copy for the others.
+	qlen   int64
+	queued atomic.Int64
+	// queueLimit is the queue length past which a group drains it.
+	queueLimit int64
+	// direct says writes put their search values in the value tables at
+	// once rather than queue them: during a bulk load (bulk.go).
+	direct atomic.Bool
+	// idxWake pokes the indexer, which drains the queue once writes
+	// pause; closing idxStop stops it, and it closes idxDone.
+	idxWake, idxStop, idxDone chan struct{}
+	stopIndexer               sync.Once
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -74,7 +90,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{lock: lock, log: opts.Logger, writer: make(chan struct{}, 1)}
+	s := &Store{lock: lock, log: opts.Logger, writer: make(chan struct{}, 1), queueLimit: queueLimit}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -147,11 +163,50 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		s.closeAll()
 		return nil, err
 	}
+	if err := s.drainAtOpen(ctx); err != nil {
+		s.closeAll()
+		return nil, err
+	}
 	if err := s.startCheckpoints(common + "&_pragma=synchronous(FULL)"); err != nil {
 		s.closeAll()
 		return nil, err
 	}
+	s.idxWake, s.idxStop, s.idxDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	go s.indexer(s.idxWake, s.idxStop, s.idxDone)
 	return s, nil
+}
+
+// drainAtOpen writes into the value tables what a crash left queued.
+func (s *Store) drainAtOpen(ctx context.Context) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: catch up the search index: %w", err)
+	}
+	defer tx.Rollback()
+	n, err := s.drainNow(ctx, tx)
+	if err == nil && n > 0 {
+		err = s.sync.commitSynced(tx)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: catch up the search index: %w", err)
+	}
+	if n > 0 {
+		s.log.Info("search index caught up with the writes queued before the store was last closed", "resources", n)
+	}
+	return nil
+}
+
+// setQueued records the length of the index queue after a commit, and
+// wakes the indexer while anything is queued.
+func (s *Store) setQueued(n int64) {
+	s.qlen = n
+	s.queued.Store(n)
+	if n > 0 && s.idxWake != nil {
+		select {
+		case s.idxWake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -217,14 +272,24 @@ func (s *Store) ReleaseIdle() {
 	s.r.SetMaxIdleConns(s.readers)
 }
 
-// Close closes the databases (checkpointing the WAL) and releases the
-// data directory.
+// Close writes what is queued into the search index, closes the
+// databases (checkpointing the WAL) and releases the data directory.
 func (s *Store) Close() error {
+	s.stopIndexer.Do(func() { close(s.idxStop) })
+	<-s.idxDone
+	if err := s.catchUp(context.Background()); err != nil {
+		// The next Open writes it.
+		s.log.Warn("the search index could not catch up with the writes before closing", "err", err)
+	}
 	return s.closeAll()
 }
 
 func (s *Store) closeAll() error {
 	var errs []error
+	if s.idxStop != nil {
+		s.stopIndexer.Do(func() { close(s.idxStop) })
+		<-s.idxDone
+	}
 	if s.ckpt != nil {
 		errs = append(errs, s.ckpt.close())
 	}

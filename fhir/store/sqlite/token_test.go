@@ -109,7 +109,7 @@ func TestTokenSystemCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`CREATE INDEX token_sv ON token (sv, rid)`, `CREATE INDEX comp_sv ON comp (sv, rid) WHERE sv IS NOT NULL`, `DROP TABLE deferred_index`, `PRAGMA user_version = 3`} {
+	for _, q := range []string{`CREATE INDEX token_sv ON token (sv, rid)`, `CREATE INDEX comp_sv ON comp (sv, rid) WHERE sv IS NOT NULL`, `DROP TABLE deferred_index`, `DROP TABLE index_queue`, `PRAGMA user_version = 3`} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"maps"
-	"math/bits"
 	"time"
 
 	"modernc.org/sqlite"
@@ -129,7 +128,7 @@ func (s *Store) runGroup(batch []*writeReq, savepoints bool) bool {
 	seq, last := s.seq, s.last
 	var ok []*writeReq // the transactions to be committed
 	var failed []*writeReq
-	b := &batchState{tx: sqlTx}
+	b := &batchState{tx: sqlTx, queued: s.qlen}
 	// A lone transaction needs no savepoint: if it fails, the SQLite
 	// transaction is rolled back whole.
 	savepoints = savepoints && len(pending) > 1
@@ -145,7 +144,7 @@ func (s *Store) runGroup(batch []*writeReq, savepoints bool) bool {
 				return true
 			}
 		}
-		t := &tx{s: s, b: b, tx: sqlTx, seq: seq, last: last}
+		t := &tx{s: s, b: b, tx: sqlTx, seq: seq, last: last, queued: b.queued}
 		r.err, r.panicked = runFn(r.ctx, t, r.fn)
 		if r.err == nil && r.panicked == nil {
 			if savepoints {
@@ -195,6 +194,14 @@ func (s *Store) runGroup(batch []*writeReq, savepoints bool) bool {
 			return false
 		}
 	}
+	if b.queued >= s.queueLimit {
+		if err := b.drain(bg, s, &b.counts); err != nil {
+			sqlTx.Rollback()
+			finish(err)
+			return true
+		}
+		b.queued = 0
+	}
 	if err := b.flushCounts(bg, s); err != nil {
 		sqlTx.Rollback()
 		finish(err)
@@ -213,6 +220,7 @@ func (s *Store) runGroup(batch []*writeReq, savepoints bool) bool {
 		s.datesCommitted[k] = s.datesCommitted[k].merge(st)
 	}
 	s.seq, s.last = seq, last
+	s.setQueued(b.queued)
 	for _, r := range ok {
 		r.done, r.gen = true, gen
 	}
@@ -260,6 +268,8 @@ type tx struct {
 	// wrote says t changed the database: if it fails, only a rollback
 	// undoes it (see runBatch).
 	wrote bool
+	// queued is the length of the index queue, t's entries included.
+	queued int64
 }
 
 // batchState is what the transactions of a batch share: the statements
@@ -272,6 +282,9 @@ type batchState struct {
 	counts counts
 	// dates are the date statistics the succeeded transactions wrote.
 	dates map[int64]dateStat
+	// queued is the length of the index queue after the succeeded
+	// transactions.
+	queued int64
 }
 
 // counts are changes to the live resources of each type and of each
@@ -333,6 +346,7 @@ func (b *batchState) keep(t *tx) {
 		clear(b.counts.params)
 	}
 	b.counts.add(&t.counts)
+	b.queued = t.queued
 	for k, st := range t.dates {
 		if b.dates == nil {
 			b.dates = map[int64]dateStat{}
@@ -391,6 +405,9 @@ func (t *tx) Read(ctx context.Context, typ fhir.ResourceType, id fhir.ID) (*fhir
 }
 
 func (t *tx) Search(ctx context.Context, q *search.Query) (*engine.SearchResult, error) {
+	if err := t.drain(ctx); err != nil {
+		return nil, err
+	}
 	if err := t.flushCounts(ctx); err != nil {
 		return nil, err
 	}
@@ -487,68 +504,54 @@ func (t *tx) Put(ctx context.Context, r *fhir.Resource, idx *search.Index) error
 
 // index replaces the search values of resource rid: the previous
 // version's rows go (a new or deleted resource has none: fresh), and those
-// of idx come, unless r is a deletion.
+// of idx come, unless r is a deletion. The rows are queued (queue.go),
+// unless the store writes them directly during a bulk load.
 func (t *tx) index(ctx context.Context, rid int64, r *fhir.Resource, idx *search.Index, fresh bool) error {
 	t.wrote = true
+	if r.Deleted {
+		idx = nil
+	}
+	if t.s.direct.Load() {
+		return t.indexDirect(ctx, rid, idx, r.Type, fresh)
+	}
+	var e entryRows
+	if idx != nil {
+		w := indexWriter{
+			exec:  func(_ context.Context, table string, rows [][]any) error { return e.add(table, rows) },
+			dates: func(k int64, n int, span int64) error { return t.noteDates(ctx, k, n, span) },
+		}
+		if err := w.write(ctx, rid, r.Type, idx); err != nil {
+			return storeErr("index", err)
+		}
+	}
+	if fresh && len(e.buf) == 0 {
+		return nil // nothing to remove, nothing to add
+	}
+	return t.enqueue(ctx, rid, fresh, e.buf)
+}
+
+// indexDirect writes the search values of resource rid into the value
+// tables at once, after what is queued.
+func (t *tx) indexDirect(ctx context.Context, rid int64, idx *search.Index, typ fhir.ResourceType, fresh bool) error {
+	if err := t.drain(ctx); err != nil {
+		return err
+	}
 	if !fresh {
 		for _, table := range valueTables {
-			if err := t.unindex(ctx, table, rid); err != nil {
+			if err := t.b.unindex(ctx, t.s, &t.counts, table, rid); err != nil {
 				return storeErr("index", err)
 			}
 		}
 	}
-	if idx == nil || r.Deleted {
+	if idx == nil {
 		return nil
 	}
 	w := indexWriter{
 		exec: func(ctx context.Context, table string, rows [][]any) error {
-			for len(rows) > 0 {
-				i := min(bits.Len(uint(len(rows)))-1, maxChunk)
-				n := 1 << i
-				var args []any
-				if n == 1 {
-					args = rows[0]
-				} else {
-					args = make([]any, 0, n*len(rows[0]))
-					for _, r := range rows[:n] {
-						args = append(args, r...)
-					}
-				}
-				if _, err := t.stmt(ctx, t.s.st.insert[table][i]).ExecContext(ctx, args...); err != nil {
-					return err
-				}
-				rows = rows[n:]
-			}
-			return nil
+			return t.b.insertRows(ctx, t.s, table, rows)
 		},
 		counted: func(k int64) { t.countParam(k, 1) },
 		dates:   func(k int64, n int, span int64) error { return t.noteDates(ctx, k, n, span) },
 	}
-	return storeErr("index", w.write(ctx, rid, r.Type, idx))
-}
-
-// unindex deletes the rows of resource rid from table.
-func (t *tx) unindex(ctx context.Context, table string, rid int64) error {
-	rows, err := t.stmt(ctx, t.s.st.counted[table]).QueryContext(ctx, rid)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		var k int64
-		if err := rows.Scan(&k); err != nil {
-			return err
-		}
-		t.countParam(k, -1)
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if n == 0 {
-		return nil // every parameter with a value has a row flagged
-	}
-	_, err = t.stmt(ctx, t.s.st.delete[table]).ExecContext(ctx, rid)
-	return err
+	return storeErr("index", w.write(ctx, rid, typ, idx))
 }
