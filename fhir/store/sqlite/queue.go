@@ -34,7 +34,8 @@ import (
 //     first (Store.Search): every search sees the index of the resources
 //     it sees. Searches on _id and _lastUpdated alone read the resource
 //     table only, and run on the read pool whatever is queued;
-//   - at the end of a group of writes once it holds queueLimit resources;
+//   - once a group of writes has brought it to queueLimit resources, in a
+//     transaction of its own (Store.release);
 //   - by the store's indexer once the writes pause (idleDrain), and when
 //     the store closes;
 //   - when the store opens, for what a crash left queued.
@@ -49,9 +50,10 @@ import (
 // drain deletes the rows of each resource of the queue unless its first
 // entry is fresh, and writes those of its last entry.
 
-// queueLimit is the number of queued resources past which a group of
-// writes drains the queue before it commits. The larger, the fewer pages
-// a resource's values write, but the longer the group that drains waits:
+// queueLimit is the number of queued resources past which the queue is
+// drained after a group of writes (release). The larger, the fewer pages
+// a resource's values write, but the longer the writes that arrive during
+// a drain wait:
 // on distinct Patients, 1,024 and 2,048 gave the same rate, and wrk
 // measured p99 latencies of 320 - 340 ms and 600 - 730 ms in a slow hour
 // (docs/performance.md).
@@ -351,6 +353,27 @@ func (b *batchState) unindex(ctx context.Context, s *Store, c *counts, table str
 	}
 	_, err = b.stmt(ctx, s.st.delete[table]).ExecContext(ctx, rid)
 	return err
+}
+
+// release gives the writer token back, after the goroutine that holds it
+// ran a group of writes. When that group brought the queue to its limit,
+// a goroutine of its own drains it first, holding the token: the writes
+// of the group are answered meanwhile, and their clients go on with their
+// next requests while the writes that come in wait for the drain.
+func (s *Store) release() {
+	if s.qlen < s.queueLimit {
+		<-s.writer
+		return
+	}
+	go func() {
+		defer func() { <-s.writer }()
+		req := newWriteReq(context.Background(), func(etx engine.Tx) error { return etx.(*tx).drain(context.Background()) })
+		s.runBatch([]*writeReq{req})
+		if req.err != nil {
+			// The queue stays; the next group to end retries.
+			s.log.Error("the search index could not catch up with the writes", "err", req.err)
+		}
+	}()
 }
 
 // catchUp drains the queue, if anything is queued.

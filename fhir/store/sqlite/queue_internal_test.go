@@ -111,8 +111,9 @@ func TestQueueSurvivesACrash(t *testing.T) {
 	checkCounts(t, s)
 }
 
-// A group of writes that leaves the queue at its limit drains it before
-// it commits; below the limit, entries stay queued until a search.
+// A group of writes that leaves the queue at its limit has it drained
+// before the next group runs; below the limit, entries stay queued until a
+// search.
 func TestGroupDrainsTheQueueAtItsLimit(t *testing.T) {
 	ctx := t.Context()
 	s := tempStore(t)
@@ -129,6 +130,9 @@ func TestGroupDrainsTheQueueAtItsLimit(t *testing.T) {
 	if err := putFamily(ctx, s, "c", 1, "F"); err != nil {
 		t.Fatal(err)
 	}
+	// The drain runs after the write is answered, holding the writer.
+	s.writer <- struct{}{}
+	<-s.writer
 	if n := queueLen(t, s); n != 0 || s.queued.Load() != 0 {
 		t.Fatalf("at the limit, %d entries queued (%d counted), want none", n, s.queued.Load())
 	}

@@ -65,7 +65,8 @@ type Store struct {
 	// copy for the others.
 	qlen   int64
 	queued atomic.Int64
-	// queueLimit is the queue length past which a group drains it.
+	// queueLimit is the queue length past which it is drained after a
+	// group of writes (release).
 	queueLimit int64
 	// direct says writes put their search values in the value tables at
 	// once rather than queue them: during a bulk load (bulk.go).

@@ -43,7 +43,7 @@ func (s *Store) Write(ctx context.Context, fn func(tx engine.Tx) error) error {
 		if len(batch) > 0 {
 			s.runBatch(batch)
 		}
-		<-s.writer
+		s.release()
 		<-req.ready
 	}
 	if req.panicked != nil {
@@ -193,14 +193,6 @@ func (s *Store) runGroup(batch []*writeReq, savepoints bool) bool {
 			sqlTx.Rollback()
 			return false
 		}
-	}
-	if b.queued >= s.queueLimit {
-		if err := b.drain(bg, s, &b.counts); err != nil {
-			sqlTx.Rollback()
-			finish(err)
-			return true
-		}
-		b.queued = 0
 	}
 	if err := b.flushCounts(bg, s); err != nil {
 		sqlTx.Rollback()
