@@ -53,10 +53,9 @@ import (
 // queueLimit is the number of queued resources past which the queue is
 // drained after a group of writes (release). The larger, the fewer pages
 // a resource's values write, but the longer the writes that arrive during
-// a drain wait:
-// on distinct Patients, 1,024 and 2,048 gave the same rate, and wrk
-// measured p99 latencies of 320 - 340 ms and 600 - 730 ms in a slow hour
-// (docs/performance.md).
+// a drain wait: on distinct Patients, 1,024 and 2,048 gave the same rate,
+// and wrk measured p99 latencies of 320 - 340 ms and 600 - 730 ms in a
+// slow hour (docs/performance.md).
 const queueLimit = 1024
 
 // idleDrain is how long writes must pause before the indexer drains the
@@ -384,8 +383,8 @@ func (s *Store) catchUp(ctx context.Context) error {
 	return s.Write(ctx, func(etx engine.Tx) error { return etx.(*tx).drain(ctx) })
 }
 
-// drainNow drains the queue in a transaction of its own, outside the
-// groups of writes: when the store opens, and before a bulk load.
+// drainNow drains the queue in tx, outside the groups of writes (when the
+// store opens), and returns how many entries it held.
 func (s *Store) drainNow(ctx context.Context, tx *sql.Tx) (int, error) {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM index_queue`).Scan(&n); err != nil || n == 0 {
