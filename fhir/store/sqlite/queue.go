@@ -206,7 +206,7 @@ func (t *tx) drain(ctx context.Context) error {
 		return nil
 	}
 	t.wrote = true
-	if err := t.b.drain(ctx, t.s, &t.counts); err != nil {
+	if _, err := t.b.drain(ctx, t.s, &t.counts); err != nil {
 		return err
 	}
 	t.queued = 0
@@ -214,8 +214,9 @@ func (t *tx) drain(ctx context.Context) error {
 }
 
 // drain empties the queue into the value tables, recording the changes to
-// paramcount in c.
-func (b *batchState) drain(ctx context.Context, s *Store, c *counts) error {
+// paramcount in c, and returns the number of entries it held.
+func (b *batchState) drain(ctx context.Context, s *Store, c *counts) (int, error) {
+	entries := 0
 	type entry struct {
 		fresh bool
 		rows  []byte
@@ -235,6 +236,7 @@ func (b *batchState) drain(ctx context.Context, s *Store, c *counts) error {
 			if err := rows.Scan(&rid, &fresh, &data); err != nil {
 				return err
 			}
+			entries++
 			e, ok := byRid[rid]
 			if !ok {
 				e = &entry{fresh: fresh}
@@ -245,8 +247,8 @@ func (b *batchState) drain(ctx context.Context, s *Store, c *counts) error {
 		}
 		return rows.Err()
 	}()
-	if err != nil {
-		return storeErr("index", err)
+	if err != nil || entries == 0 {
+		return 0, storeErr("index", err)
 	}
 	tables := make([][][]any, len(valueTables))
 	for _, rid := range order {
@@ -254,12 +256,12 @@ func (b *batchState) drain(ctx context.Context, s *Store, c *counts) error {
 		if !e.fresh {
 			for _, table := range valueTables {
 				if err := b.unindex(ctx, s, c, table, rid); err != nil {
-					return storeErr("index", err)
+					return 0, storeErr("index", err)
 				}
 			}
 		}
 		if err := decodeRows(e.rows, rid, tables); err != nil {
-			return storeErr("index", err)
+			return 0, storeErr("index", err)
 		}
 	}
 	for i, rows := range tables {
@@ -279,19 +281,18 @@ func (b *batchState) drain(ctx context.Context, s *Store, c *counts) error {
 			}
 		}
 		if err := b.insertRows(ctx, s, table, rows); err != nil {
-			return storeErr("index", err)
+			return 0, storeErr("index", err)
 		}
 	}
 	if _, err := b.stmt(ctx, s.st.clearQueue).ExecContext(ctx); err != nil {
-		return storeErr("index", err)
+		return 0, storeErr("index", err)
 	}
-	return nil
+	return entries, nil
 }
 
 // compareNullable compares SQLite values, NULL first.
 func compareNullable(a, b any) int {
-	switch {
-	case a == nil || b == nil:
+	if a == nil || b == nil {
 		return cmp.Compare(btoi(a != nil), btoi(b != nil))
 	}
 	return compareValues(a, b)
@@ -386,15 +387,21 @@ func (s *Store) catchUp(ctx context.Context) error {
 // drainNow drains the queue in tx, outside the groups of writes (when the
 // store opens), and returns how many entries it held.
 func (s *Store) drainNow(ctx context.Context, tx *sql.Tx) (int, error) {
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM index_queue`).Scan(&n); err != nil || n == 0 {
-		return 0, err
-	}
 	b := &batchState{tx: tx}
-	if err := b.drain(ctx, s, &b.counts); err != nil {
+	n, err := b.drain(ctx, s, &b.counts)
+	if err != nil || n == 0 {
 		return 0, err
 	}
 	return n, b.flushCounts(ctx, s)
+}
+
+// stopIndexing stops the indexer, if it was started, and waits for it.
+func (s *Store) stopIndexing() {
+	if s.idxStop == nil {
+		return
+	}
+	s.stopIndexer.Do(func() { close(s.idxStop) })
+	<-s.idxDone
 }
 
 // indexer drains the queue once writes pause for idleDrain, so that

@@ -12,10 +12,7 @@ import (
 
 // withoutIndexer stops the store's indexer, so that only writes and
 // searches drain the queue.
-func withoutIndexer(s *Store) {
-	s.stopIndexer.Do(func() { close(s.idxStop) })
-	<-s.idxDone
-}
+func withoutIndexer(s *Store) { s.stopIndexing() }
 
 // queueLen counts the queue's entries in the database.
 func queueLen(t *testing.T, s *Store) int {

@@ -33,10 +33,7 @@ func (s *Store) Search(ctx context.Context, q *search.Query) (*engine.SearchResu
 	err := s.Write(ctx, func(etx engine.Tx) error {
 		t := etx.(*tx)
 		// A failed drain fails the transaction: none of it is committed.
-		if err := t.drain(ctx); err != nil {
-			return err
-		}
-		if err := t.flushCounts(ctx); err != nil {
+		if err := t.readyToSearch(ctx); err != nil {
 			return err
 		}
 		// A failed search is the caller's answer; the drain before it is

@@ -276,8 +276,7 @@ func (s *Store) ReleaseIdle() {
 // Close writes what is queued into the search index, closes the
 // databases (checkpointing the WAL) and releases the data directory.
 func (s *Store) Close() error {
-	s.stopIndexer.Do(func() { close(s.idxStop) })
-	<-s.idxDone
+	s.stopIndexing()
 	if err := s.catchUp(context.Background()); err != nil {
 		// The next Open writes it.
 		s.log.Warn("the search index could not catch up with the writes before closing", "err", err)
@@ -287,10 +286,7 @@ func (s *Store) Close() error {
 
 func (s *Store) closeAll() error {
 	var errs []error
-	if s.idxStop != nil {
-		s.stopIndexer.Do(func() { close(s.idxStop) })
-		<-s.idxDone
-	}
+	s.stopIndexing()
 	if s.ckpt != nil {
 		errs = append(errs, s.ckpt.close())
 	}
