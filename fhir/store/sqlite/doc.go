@@ -37,8 +37,9 @@
 //     written into the value tables a thousand resources at a time, in
 //     the order of their indexes, and before any search: a search runs in
 //     a read transaction when its snapshot has nothing queued, and
-//     otherwise in a write transaction that drains the queue first. What
-//     a crash leaves queued is drained when the store opens.
+//     otherwise in one begun right after a drain, while the drain still
+//     holds the writer; the search itself then runs beside the writes.
+//     What a crash leaves queued is drained when the store opens.
 //
 // Searches (search*.go) compile each clause into a condition on one
 // resource and, when an index serves it, a list of its matches; a planner

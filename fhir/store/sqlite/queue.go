@@ -30,10 +30,13 @@ import (
 // The queue is drained, in the transaction of whoever needs the index:
 //   - before a search of a write transaction (tx.Search). A search of the
 //     store runs in a read transaction when its snapshot holds nothing
-//     queued, and otherwise in a write transaction, which drains the queue
-//     first (Store.Search): every search sees the index of the resources
-//     it sees. Searches on _id and _lastUpdated alone read the resource
-//     table only, and run on the read pool whatever is queued;
+//     queued. Otherwise the writes waiting for the writer and a drain run
+//     in one group, and the search runs in a read transaction begun
+//     before the writer is given back, so that nothing commits in
+//     between (Store.searchDrained): every search sees the index of the
+//     resources it sees, and no write waits for a search to end.
+//     Searches on _id and _lastUpdated alone read the resource table
+//     only, and run on the read pool whatever is queued;
 //   - once a group of writes has brought it to queueLimit resources, in a
 //     transaction of its own (Store.release);
 //   - by the store's indexer once the writes pause (idleDrain), and when

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -267,6 +269,42 @@ func TestSearchesOfTheResourceTableLeaveTheQueue(t *testing.T) {
 	}
 	if n := queueLen(t, s); n != 0 {
 		t.Errorf("%d entries queued after a search by family, want none", n)
+	}
+}
+
+// A search that needed a drain runs after the writer is free again: a
+// write made while it runs commits without waiting for it, and the search
+// answers from the snapshot it began with, without that write.
+func TestSearchAfterADrainLeavesTheWriter(t *testing.T) {
+	ctx := t.Context()
+	s := tempStore(t)
+	withoutIndexer(s)
+	if err := putFamily(ctx, s, "before", 1, "Same"); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	hook := func(string, []any) {
+		once.Do(func() {
+			done := make(chan error, 1)
+			go func() { done <- putFamily(ctx, s, "during", 1, "Same") }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("the write during the search: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("a write waited for a search to end")
+			}
+		})
+	}
+	traceSQL.Store(&hook)
+	got := findFamily(t, s, "Same")
+	traceSQL.Store(nil)
+	if !slices.Equal(got, []fhir.ID{"before"}) {
+		t.Errorf("the search found %v, want [before]: its snapshot is the state after the drain", got)
+	}
+	if got := findFamily(t, s, "Same"); len(got) != 2 {
+		t.Errorf("the next search found %v, want both", got)
 	}
 }
 

@@ -17,10 +17,10 @@ import (
 )
 
 // Search returns the current resources matching q. Its statements run in
-// one transaction, so that a page is one snapshot of the store: a read
-// transaction when q reads the resource table alone or the snapshot holds
-// no queued search values (queue.go), otherwise a write transaction that
-// first writes them into the value tables.
+// one read transaction, so that a page is one snapshot of the store. When
+// q reads the value tables and that snapshot holds queued search values
+// (queue.go), the search runs instead on a snapshot taken right after a
+// drain (searchDrained).
 func (s *Store) Search(ctx context.Context, q *search.Query) (*engine.SearchResult, error) {
 	if own := resourceOnly(q); own || s.queued.Load() == 0 {
 		res, err, ok := s.searchSnapshot(ctx, q, !own)
@@ -28,23 +28,70 @@ func (s *Store) Search(ctx context.Context, q *search.Query) (*engine.SearchResu
 			return visible(s, res, err)
 		}
 	}
-	var res *engine.SearchResult
-	var searchErr error
-	err := s.Write(ctx, func(etx engine.Tx) error {
-		t := etx.(*tx)
-		// A failed drain fails the transaction: none of it is committed.
-		if err := t.readyToSearch(ctx); err != nil {
-			return err
-		}
-		// A failed search is the caller's answer; the drain before it is
-		// committed all the same.
-		res, searchErr = find(ctx, s, t.tx, q)
-		return nil
-	})
+	res, err := s.searchDrained(ctx, q)
+	return visible(s, res, err)
+}
+
+// searchDrained runs q in a read transaction begun by the goroutine that
+// holds the writer token, after it drained the queue and before it gives
+// the token back: the snapshot holds every committed write with its
+// search values, and the search itself keeps no write waiting.
+func (s *Store) searchDrained(ctx context.Context, q *search.Query) (*engine.SearchResult, error) {
+	if err := s.sync.err(); err != nil {
+		return nil, storeErr("search", err)
+	}
+	select {
+	case s.writer <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	tx, err := func() (*sql.Tx, error) {
+		defer s.release()
+		return s.drainAndPin(ctx)
+	}()
 	if err != nil {
 		return nil, err
 	}
-	return res, searchErr
+	defer tx.Rollback()
+	return find(ctx, s, tx, q)
+}
+
+// drainAndPin runs the writes waiting for the writer, then a drain of the
+// queue in the same group, and begins a read transaction on what they
+// committed. The caller holds the writer token, so nothing commits
+// between the drain and the snapshot. No goroutine waits for the token
+// while it holds a read connection, so waiting for one here cannot
+// deadlock.
+func (s *Store) drainAndPin(ctx context.Context) (*sql.Tx, error) {
+	s.qmu.Lock()
+	batch := s.queue
+	s.queue = nil
+	s.qmu.Unlock()
+	if len(batch) > 0 || s.qlen > 0 {
+		drain := newWriteReq(ctx, func(etx engine.Tx) error { return etx.(*tx).drain(ctx) })
+		s.runBatch(append(batch, drain))
+		if drain.err != nil {
+			return nil, drain.err
+		}
+		if drain.panicked != nil {
+			panic(drain.panicked)
+		}
+	}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, storeErr("search", err)
+	}
+	// The first read fixes the snapshot.
+	var queued bool
+	err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM index_queue)`).Scan(&queued)
+	if err == nil && queued {
+		err = errors.New("the index queue holds entries after a drain")
+	}
+	if err != nil {
+		tx.Rollback()
+		return nil, storeErr("search", err)
+	}
+	return tx, nil
 }
 
 // searchSnapshot runs q in a read transaction, unless queue is set and the
