@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -93,10 +94,31 @@ func TestCapabilitiesWork(t *testing.T) {
 	ts := newTestServer(t)
 	cs := ts.do(http.MethodGet, "/fhir/metadata", nil).JSON
 	rest, _ := get(cs, "rest", 0).(map[string]any)
-	knownRest := []string{"mode", "documentation", "security", "resource", "interaction", "searchParam"}
+	knownRest := []string{"mode", "documentation", "security", "resource", "interaction", "searchParam", "compartment"}
 	for k := range rest {
 		if !slices.Contains(knownRest, k) {
 			t.Errorf("rest.%s is declared; teach this test to exercise it", k)
+		}
+	}
+	// Each compartment declared is searched; the Patient compartment holds
+	// an Observation of its patient.
+	compartments, _ := rest["compartment"].([]any)
+	for _, u := range compartments {
+		name := u.(string)[strings.LastIndex(u.(string), "/")+1:]
+		owner := strings.ToUpper(name[:1]) + name[1:]
+		r := ts.do(http.MethodGet, "/fhir/"+owner+"/none/*", nil)
+		if r.Status != http.StatusOK || str(r.JSON, "type") != "searchset" {
+			t.Errorf("compartment %s: %d %.300s", u, r.Status, r.Body)
+		}
+	}
+	if len(compartments) > 0 {
+		pid := ts.createPatient("Compartment")
+		r := ts.do(http.MethodPost, "/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/`+pid+`"}}`)
+		wantStatus(t, r, http.StatusCreated)
+		oid := str(r.JSON, "id")
+		r = ts.do(http.MethodGet, "/fhir/Patient/"+pid+"/Observation", nil)
+		if got := matchIDs(r); !slices.Equal(got, []string{oid}) {
+			t.Errorf("Patient/%s/Observation: matches %v, want [%s]", pid, got, oid)
 		}
 	}
 	for _, code := range codes(get(rest, "interaction")) {
@@ -246,6 +268,13 @@ func exerciseType(t *testing.T, ts *testServer, typ string, res map[string]any) 
 
 	for _, op := range codes(res["operation"]) {
 		switch op {
+		case "everything":
+			id := create()
+			r := ts.do(http.MethodGet, base+"/"+id+"/$everything", nil)
+			wantStatus(t, r, http.StatusOK)
+			if got := matchIDs(r); !slices.Contains(got, id) {
+				t.Errorf("$everything of %s/%s: matches %v, without the %s itself", typ, id, got, typ)
+			}
 		case "validate":
 			r := ts.do(http.MethodPost, base+"/$validate", body(""))
 			wantStatus(t, r, http.StatusOK)

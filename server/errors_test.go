@@ -199,21 +199,6 @@ func TestMethodNotAllowed(t *testing.T) {
 	}
 }
 
-// TestCompartmentSearch: a compartment search is answered as what it is
-// (not supported, 501) with the search to use instead, not as a URL the
-// server does not know.
-func TestCompartmentSearch(t *testing.T) {
-	t.Parallel()
-	ts := newTestServer(t)
-	for _, path := range []string{"/fhir/Patient/p/Observation", "/fhir/Patient/p/*", "/fhir/Encounter/e/Observation?code=x"} {
-		r := ts.do(http.MethodGet, path, nil)
-		if r.Status != http.StatusNotImplemented || !strings.Contains(string(r.Body), "subject=Patient/") {
-			t.Errorf("GET %s: %d %s", path, r.Status, r.Body)
-		}
-	}
-	wantStatus(t, ts.do(http.MethodGet, "/fhir/Patient/p/Nonsense", nil), http.StatusNotFound)
-}
-
 func TestBodyLimits(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, func(o *server.Options) { o.MaxBodyBytes = 1024 })

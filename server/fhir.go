@@ -144,13 +144,17 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 			}
 			return methodNotAllowed(c, http.MethodGet)
 		}
-		if is(http.MethodGet, http.MethodHead) && engine.CheckType(fhir.ResourceType(seg[0])) == nil &&
-			(seg[2] == "*" || engine.CheckType(fhir.ResourceType(seg[2])) == nil) {
-			// A compartment search (Patient/1/Observation): say so, and
-			// how to search instead, rather than "no endpoint".
-			return &fhir.Error{Kind: fhir.KindNotImplemented, Issues: []fhir.Issue{{Severity: fhir.SeverityError, Code: fhir.IssueNotSupported,
-				Diagnostics: "compartment search is not supported; search the type by its reference instead, such as " +
-					"Observation?subject=Patient/1 or Observation?patient=Patient/1"}}}
+		if seg[2] == "$everything" {
+			if is(http.MethodGet, http.MethodHead, http.MethodPost) {
+				return s.everything(c, fhir.ResourceType(seg[0]), fhir.ID(seg[1]))
+			}
+			return methodNotAllowed(c, http.MethodGet, http.MethodPost)
+		}
+		if isCompartment(seg[0], seg[2]) {
+			if is(http.MethodGet, http.MethodHead) {
+				return s.searchCompartment(c, fhir.ResourceType(seg[0]), fhir.ID(seg[1]), seg[2])
+			}
+			return methodNotAllowed(c, http.MethodGet)
 		}
 		if seg[2] == "$validate" {
 			// GET only for mode=delete, the one use without a resource
@@ -161,6 +165,12 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 			return methodNotAllowed(c, http.MethodPost)
 		}
 	case 4:
+		if seg[3] == "_search" && isCompartment(seg[0], seg[2]) {
+			if is(http.MethodPost) {
+				return s.searchCompartment(c, fhir.ResourceType(seg[0]), fhir.ID(seg[1]), seg[2])
+			}
+			return methodNotAllowed(c, http.MethodPost)
+		}
 		if seg[2] == "_history" {
 			if is(http.MethodGet, http.MethodHead) {
 				return s.vread(c, fhir.ResourceType(seg[0]), fhir.ID(seg[1]), seg[3])
@@ -211,4 +221,12 @@ func byteSize(n int64) string {
 		return strconv.FormatInt(n>>10, 10) + " KiB"
 	}
 	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// isCompartment reports whether owner/id/typ is the path of a search in a
+// compartment (Patient/1/Observation, Patient/1/*): typ is a resource
+// type or *, owner a resource type (whether it owns a compartment is the
+// engine's answer).
+func isCompartment(owner, typ string) bool {
+	return engine.CheckType(fhir.ResourceType(owner)) == nil && (typ == "*" || engine.CheckType(fhir.ResourceType(typ)) == nil)
 }

@@ -2,10 +2,12 @@ package server
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/engine"
 	"github.com/cpms-fhir/cpms/fhir/search"
 	"github.com/cpms-fhir/cpms/fhir/validate"
 	"github.com/cpms-fhir/cpms/terminology"
@@ -51,6 +53,7 @@ type capRest struct {
 	Resource      []capResource    `json:"resource"`
 	Interaction   []capInteraction `json:"interaction"`
 	SearchParam   []capSearchParam `json:"searchParam,omitempty"`
+	Compartment   []string         `json:"compartment,omitempty"`
 }
 
 type capSearchParam struct {
@@ -138,7 +141,9 @@ func (s *Server) capabilityStatement(base string) *capability {
 		Mode: "server",
 		Documentation: "Every resource type of FHIR R4, versioned, validated against the base specification on every write, " +
 			"and searchable by every R4 search parameter (chains, _has, composites, _include, _revinclude, _sort, cursor paging). " +
-			"Conditional create, update, patch and delete select by any search.",
+			"Conditional create, update, patch and delete select by any search. " +
+			"Searches in the five R4 compartments (Patient/[id]/[type], Patient/[id]/*) and $everything on Patient and Encounter " +
+			"(_since, _type, _count; the care dates start and end are not supported).",
 		Security: &capSecurity{CORS: true, Description: "Access control is not enforced yet: the server binds to loopback by default."},
 	}
 	if s.opts.Terminology != nil {
@@ -147,6 +152,9 @@ func (s *Server) capabilityStatement(base string) *capability {
 	}
 	for _, code := range SystemInteractions {
 		rest.Interaction = append(rest.Interaction, capInteraction{code})
+	}
+	for _, c := range search.Compartments() {
+		rest.Compartment = append(rest.Compartment, c.URL)
 	}
 	table := s.eng.Params()
 	rest.SearchParam = searchParams(table.Params("Resource"))
@@ -181,6 +189,10 @@ func (s *Server) capabilityStatement(base string) *capability {
 		}
 		if op, ok := sdcDefinitions[t]; ok && s.opts.Questionnaires != nil {
 			r.Operation = append(r.Operation, op)
+		}
+		if slices.Contains(engine.EverythingTypes, t) {
+			r.Operation = append(r.Operation, capOperation{Name: "everything",
+				Definition: "http://hl7.org/fhir/OperationDefinition/" + string(t) + "-everything"})
 		}
 		for _, code := range TypeInteractions {
 			r.Interaction = append(r.Interaction, capInteraction{code})

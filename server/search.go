@@ -21,31 +21,61 @@ func (s *Server) search(c *gin.Context, t fhir.ResourceType) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.eng.Search(c.Request.Context(), engine.SearchRequest{Type: t, Params: params, Strict: preferStrict(c.Request)})
+	path := ""
+	if t != "" {
+		path = "/" + string(t)
+	}
+	return s.searchBundle(c, engine.SearchRequest{Type: t, Params: params, Strict: preferStrict(c.Request)}, path)
+}
+
+// searchCompartment answers a search in the compartment of owner/id
+// (GET [base]/Patient/1/Observation, Patient/1/*, or a POST to
+// .../Observation/_search): typ is a resource type or "*" for every type
+// of the compartment.
+func (s *Server) searchCompartment(c *gin.Context, owner fhir.ResourceType, id fhir.ID, typ string) error {
+	params, err := s.searchParams(c)
 	if err != nil {
 		return err
 	}
-	base := s.baseURL(c)
-	self := base
-	if t != "" {
-		self += "/" + string(t)
+	req := engine.SearchRequest{Params: params, Strict: preferStrict(c.Request), Compartment: owner, Owner: id}
+	if typ != "*" {
+		req.Type = fhir.ResourceType(typ)
 	}
+	return s.searchBundle(c, req, "/"+string(owner)+"/"+string(id)+"/"+typ)
+}
+
+// searchBundle runs req and answers its page as a searchset Bundle whose
+// links are on the base URL followed by path.
+func (s *Server) searchBundle(c *gin.Context, req engine.SearchRequest, path string) error {
+	page, err := s.eng.Search(c.Request.Context(), req)
+	if err != nil {
+		return err
+	}
+	// The links show the parameters the search used (search.html#conformance):
+	// not those it ignored, which its outcome names.
+	used := cloneValues(req.Params)
+	for _, name := range page.Query.Unknown {
+		used.Del(name)
+	}
+	return s.writeSearchset(c, page, path, used)
+}
+
+// writeSearchset answers page as a searchset Bundle. Its links are on the
+// base URL followed by path, with the parameters params (those of the
+// request that chose the page).
+func (s *Server) writeSearchset(c *gin.Context, page *engine.SearchPage, path string, params url.Values) error {
+	base := s.baseURL(c)
+	self := base + path
 	b := newBundle("searchset")
 	if page.Total >= 0 {
 		total := page.Total
 		b.Total = &total
 	}
-	// The links show the parameters the search used (search.html#conformance):
-	// not those it ignored, which its outcome names.
-	used := cloneValues(params)
-	for _, name := range page.Query.Unknown {
-		used.Del(name)
-	}
-	shown := cloneValues(used)
+	shown := cloneValues(params)
 	shown.Del(engine.CursorParam)
 	shown.Del("_format")
 	shown.Del("_pretty")
-	b.Link = append(b.Link, bundleLink{"self", withQuery(self, used)})
+	b.Link = append(b.Link, bundleLink{"self", withQuery(self, params)})
 	if params.Has(engine.CursorParam) {
 		b.Link = append(b.Link, bundleLink{"first", withQuery(self, shown)})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/model"
@@ -23,6 +24,12 @@ type SearchRequest struct {
 	// Strict refuses unknown parameters (Prefer: handling=strict) instead
 	// of ignoring them.
 	Strict bool
+	// Compartment and Owner, when set, search in the compartment of
+	// Compartment/Owner (GET [base]/Patient/1/Observation): Type is one
+	// of the compartment's resource types, or empty for all of them
+	// (Patient/1/*, where _type may choose among them).
+	Compartment fhir.ResourceType
+	Owner       fhir.ID
 }
 
 // SearchPage is one page of a search.
@@ -51,6 +58,13 @@ func (e *Engine) Search(ctx context.Context, req SearchRequest) (*SearchPage, er
 		}
 		in, types = InteractionSearchType, []fhir.ResourceType{req.Type}
 	}
+	var comp *search.Compartment
+	if req.Compartment != "" {
+		var err error
+		if comp, types, err = e.compartment(req); err != nil {
+			return nil, err
+		}
+	}
 	if err := e.allow(ctx, in, req.Type, "", nil); err != nil {
 		return nil, err
 	}
@@ -59,6 +73,10 @@ func (e *Engine) Search(ctx context.Context, req SearchRequest) (*SearchPage, er
 	q, err := parse.Parse(e.params, types, req.Params, opts)
 	if err != nil {
 		return nil, err
+	}
+	if comp != nil {
+		q.Clauses = append(q.Clauses, search.Clause{Param: search.CompartmentParam, Type: search.TypeReference,
+			Values: []search.Value{{Type: comp.Code, ID: req.Owner}}})
 	}
 	if err := e.checkPending(q); err != nil {
 		return nil, err
@@ -91,6 +109,32 @@ func (e *Engine) Search(ctx context.Context, req SearchRequest) (*SearchPage, er
 	shape(q, page.Matches)
 	shape(q, page.Included)
 	return page, nil
+}
+
+// compartment returns the compartment a search is in and the types it
+// searches there (search.Compartment).
+func (e *Engine) compartment(req SearchRequest) (*search.Compartment, []fhir.ResourceType, error) {
+	c := search.CompartmentOf(req.Compartment)
+	if c == nil {
+		if err := CheckType(req.Compartment); err != nil {
+			return nil, nil, err
+		}
+		var owners []string
+		for _, c := range search.Compartments() {
+			owners = append(owners, string(c.Code))
+		}
+		return nil, nil, fhir.Errorf(fhir.KindNotFound, "%s has no compartment: R4 defines those of %s", req.Compartment, strings.Join(owners, ", "))
+	}
+	if !req.Owner.Valid() {
+		return nil, nil, notFound(req.Compartment, req.Owner)
+	}
+	if req.Type == "" {
+		return c, c.Types(), nil
+	}
+	if !c.Has(req.Type) {
+		return nil, nil, invalid(fhir.IssueNotSupported, "", "%s is not in the %s compartment (%s)", req.Type, c.Code, c.URL)
+	}
+	return c, []fhir.ResourceType{req.Type}, nil
 }
 
 // include returns the resources that _include and _revinclude (with

@@ -41,6 +41,8 @@ func (c *compiler) clause(t fhir.ResourceType, cl *search.Clause) (test, error) 
 		return c.chain(t, cl)
 	case cl.Has != nil:
 		return c.has(t, cl)
+	case cl.Param == search.CompartmentParam:
+		return c.compartment(t, cl)
 	case cl.Missing != nil:
 		return missing(cl)
 	}
@@ -66,6 +68,48 @@ func (c *compiler) clause(t fhir.ResourceType, cl *search.Clause) (test, error) 
 		return c.composite(cl)
 	}
 	return nil, invalidSearch(cl.Param, "the search parameter %s has type %q, which the store cannot search", cl.Param, cl.Type)
+}
+
+// compartment compiles a clause on search.CompartmentParam: a resource
+// of type t is in the compartment when it matches one of the clause's
+// parts (search.CompartmentParts).
+func (c *compiler) compartment(t fhir.ResourceType, cl *search.Clause) (test, error) {
+	parts, err := search.CompartmentParts(t, cl)
+	if err != nil {
+		return nil, invalidSearch(cl.Param, "%s", err.Error())
+	}
+	if len(parts) == 0 {
+		return constTest(false), nil
+	}
+	x := &anyTest{}
+	for i := range parts {
+		pt, err := c.clause(t, &parts[i])
+		if err != nil {
+			return nil, err
+		}
+		x.tests = append(x.tests, pt)
+	}
+	return x, nil
+}
+
+// anyTest matches when one of its tests does.
+type anyTest struct{ tests []test }
+
+func (x *anyTest) cost() int {
+	n := 0
+	for _, t := range x.tests {
+		n = max(n, t.cost())
+	}
+	return n
+}
+
+func (x *anyTest) match(c *Candidate, idx *search.Index) bool {
+	for _, t := range x.tests {
+		if t.match(c, idx) {
+			return true
+		}
+	}
+	return false
 }
 
 // constTest matches every resource or none.

@@ -30,6 +30,17 @@ const maxKeys = 10000
 func filterOf(cl *search.Clause, chain, has map[string]bool) (bson.D, bool) {
 	present := bson.D{{Key: "k", Value: key(kindPresent, cl.Param)}}
 	switch {
+	case cl.Param == search.CompartmentParam && len(cl.Values) == 1:
+		// The references to the owner through any parameter of the
+		// compartment's definition, or the owner itself: the server then
+		// tests which parameters count for each candidate's type.
+		owner := cl.Values[0]
+		ref := string(owner.Type) + "/" + string(owner.ID)
+		var keys []string
+		for _, p := range search.CompartmentParams(owner.Type) {
+			keys = append(keys, key(kindRef, p, ref))
+		}
+		return or(bson.A{in("k", keys), bson.D{{Key: "_id", Value: ref}}}), false
 	case cl.Has != nil:
 		if len(has) > maxKeys {
 			return nil, false

@@ -46,7 +46,10 @@
 // estimates each clause's matches with bounded index counts and starts
 // from the most selective, walks an index in the page's order when it can
 // (so that a page costs the same at any depth), and pages by keyset
-// cursors. _id and _lastUpdated are answered from the resource table.
+// cursors. _id and _lastUpdated are answered from the resource table. A
+// clause on a compartment (search.CompartmentParts) is the OR of
+// reference clauses on the parameters of the compartment's definition,
+// and of _id for the owner's type, as a union is of its parts.
 //
 // Writes go through one connection in serialised transactions, committed
 // in groups, which write the log through internal/walvfs (the frames of a

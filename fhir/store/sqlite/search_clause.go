@@ -105,8 +105,29 @@ func (c *searcher) compile(t fhir.ResourceType, cl *search.Clause) (*matcher, er
 		return c.has(t, cl)
 	case search.UnionOf(t, cl.Param) != nil:
 		return c.union(t, cl)
+	case cl.Param == search.CompartmentParam:
+		return c.compartment(t, cl)
 	}
 	return c.compileStored(t, cl)
+}
+
+// compartment matches the resources of type t in the compartment cl names
+// (search.CompartmentParts): those that match one of its parts.
+func (c *searcher) compartment(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
+	parts, err := search.CompartmentParts(t, cl)
+	if err != nil {
+		return nil, invalidSearch(cl.Param, "%s", err.Error())
+	}
+	if len(parts) == 0 {
+		return constMatcher(false), nil
+	}
+	ms := make([]*matcher, len(parts))
+	for i := range parts {
+		if ms[i], err = c.compile(t, &parts[i]); err != nil {
+			return nil, err
+		}
+	}
+	return anyOf(ms, false), nil
 }
 
 // compileStored compiles clause cl on a parameter whose own rows hold its
@@ -168,19 +189,25 @@ func (c *searcher) union(t fhir.ResourceType, cl *search.Clause) (*matcher, erro
 		}
 		ms[i] = m
 	}
-	lacks := cl.Modifier == search.ModNot || (cl.Missing != nil && *cl.Missing)
+	return anyOf(ms, cl.Modifier == search.ModNot || (cl.Missing != nil && *cl.Missing)), nil
+}
+
+// anyOf matches the resources that match one of ms, or, when all is set,
+// all of them. Without all it is drivable when each of ms is: its rows
+// are those of all their SELECTs.
+func anyOf(ms []*matcher, all bool) *matcher {
 	m := &matcher{cond: func(q *sq, rid string) {
 		conds := make([]func(q *sq), len(ms))
 		for i, m := range ms {
 			conds[i] = func(q *sq) { m.cond(q, rid) }
 		}
-		if lacks {
+		if all {
 			q.w("(").join(" AND ", conds).w(")")
 		} else {
 			q.or(conds)
 		}
 	}}
-	drivable := !lacks
+	drivable := !all
 	for _, p := range ms {
 		m.rank = max(m.rank, p.rank)
 		drivable = drivable && p.drivable()
@@ -190,7 +217,7 @@ func (c *searcher) union(t fhir.ResourceType, cl *search.Clause) (*matcher, erro
 			m.selects = append(m.selects, p.selects...)
 		}
 	}
-	return m, nil
+	return m
 }
 
 // exists writes EXISTS (SELECT 1 FROM table a WHERE a.rid = rid AND a.k

@@ -29,6 +29,7 @@ var searchTests = []test{
 	{name: "Composites", run: testSearchComposites},
 	{name: "Missing", run: testSearchMissing},
 	{name: "Unions", run: testSearchUnions},
+	{name: "Compartments", run: testSearchCompartments},
 	{name: "Chains", run: testSearchChains},
 	{name: "ReverseChains", run: testSearchReverseChains},
 	{name: "ChainPages", run: testSearchChainPages},
