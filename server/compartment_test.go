@@ -39,20 +39,6 @@ func compartmentFixture(t *testing.T, ts *testServer) {
 	}
 }
 
-// refs returns the type/id of a searchset's entries of the given search
-// mode, sorted.
-func refs(r *response, mode string) []string {
-	var out []string
-	entries, _ := r.JSON["entry"].([]any)
-	for _, e := range entries {
-		if get(e, "search", "mode") == mode {
-			out = append(out, str(e, "resource", "resourceType")+"/"+str(e, "resource", "id"))
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 // searchAll follows a searchset's next links from path and returns the
 // matches of every page, sorted, and the links it followed.
 func searchAll(t *testing.T, ts *testServer, path string) (matches []string, links []string) {
@@ -60,18 +46,15 @@ func searchAll(t *testing.T, ts *testServer, path string) (matches []string, lin
 	for path != "" {
 		r := ts.do(http.MethodGet, path, nil)
 		wantStatus(t, r, http.StatusOK)
-		matches = append(matches, refs(r, "match")...)
+		matches = append(matches, entryRefs(r, "match")...)
 		path = ""
-		ls, _ := r.JSON["link"].([]any)
-		for _, l := range ls {
-			if str(l, "relation") == "next" {
-				u, err := url.Parse(str(l, "url"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				path = u.RequestURI()
-				links = append(links, path)
+		if next := linkOf(r, "next"); next != "" {
+			u, err := url.Parse(next)
+			if err != nil {
+				t.Fatal(err)
 			}
+			path = u.RequestURI()
+			links = append(links, path)
 		}
 	}
 	slices.Sort(matches)
@@ -98,7 +81,7 @@ func TestCompartmentSearch(t *testing.T) {
 	} {
 		r := ts.do(http.MethodGet, tc.path, nil)
 		wantStatus(t, r, http.StatusOK)
-		if got := refs(r, "match"); !slices.Equal(got, tc.want) {
+		if got := entryRefs(r, "match"); !slices.Equal(got, tc.want) {
 			t.Errorf("GET %s: %v, want %v", tc.path, got, tc.want)
 		}
 	}
@@ -115,7 +98,7 @@ func TestCompartmentSearch(t *testing.T) {
 	// POST to _search in a compartment.
 	r := ts.do(http.MethodPost, "/fhir/Patient/p1/Observation/_search", "code=urn:t|X", "Content-Type", "application/x-www-form-urlencoded")
 	wantStatus(t, r, http.StatusOK)
-	if got := refs(r, "match"); !slices.Equal(got, []string{"Observation/o1"}) {
+	if got := entryRefs(r, "match"); !slices.Equal(got, []string{"Observation/o1"}) {
 		t.Errorf("POST _search in Patient/p1: %v", got)
 	}
 
@@ -124,7 +107,7 @@ func TestCompartmentSearch(t *testing.T) {
 	wantStatus(t, ts.do(http.MethodPut, "/fhir/Observation/o2", `{"resourceType":"Observation","id":"o2","status":"final","code":{"text":"Y"},"subject":{"reference":"Patient/p2"}}`), http.StatusOK)
 	wantStatus(t, ts.do(http.MethodDelete, "/fhir/Condition/c1", nil), http.StatusNoContent)
 	r = ts.do(http.MethodGet, "/fhir/Patient/p1/*", nil)
-	if got, want := refs(r, "match"), []string{"Encounter/e1", "Observation/o1", "Patient/p1"}; !slices.Equal(got, want) {
+	if got, want := entryRefs(r, "match"), []string{"Encounter/e1", "Observation/o1", "Patient/p1"}; !slices.Equal(got, want) {
 		t.Errorf("after the update and the deletion: %v, want %v", got, want)
 	}
 
@@ -162,20 +145,20 @@ func TestEverything(t *testing.T) {
 	if str(r.JSON, "type") != "searchset" {
 		t.Errorf("type %q", str(r.JSON, "type"))
 	}
-	if got := refs(r, "match"); !slices.Equal(got, all) {
+	if got := entryRefs(r, "match"); !slices.Equal(got, all) {
 		t.Errorf("matches %v, want %v", got, all)
 	}
 	// What the records refer to comes along; another patient (o2's
 	// subject) does not.
-	if got, want := refs(r, "include"), []string{"Organization/org", "Practitioner/dr"}; !slices.Equal(got, want) {
+	if got, want := entryRefs(r, "include"), []string{"Organization/org", "Practitioner/dr"}; !slices.Equal(got, want) {
 		t.Errorf("included %v, want %v", got, want)
 	}
 
 	r = ts.do(http.MethodGet, "/fhir/Patient/p1/$everything?_type=Observation", nil)
-	if got, want := refs(r, "match"), []string{"Observation/o1", "Observation/o2"}; !slices.Equal(got, want) {
+	if got, want := entryRefs(r, "match"), []string{"Observation/o1", "Observation/o2"}; !slices.Equal(got, want) {
 		t.Errorf("_type=Observation: %v, want %v", got, want)
 	}
-	if got, want := refs(r, "include"), []string{"Practitioner/dr"}; !slices.Equal(got, want) {
+	if got, want := entryRefs(r, "include"), []string{"Practitioner/dr"}; !slices.Equal(got, want) {
 		t.Errorf("_type=Observation included %v, want %v", got, want)
 	}
 
@@ -195,14 +178,14 @@ func TestEverything(t *testing.T) {
 	wantStatus(t, ts.do(http.MethodPut, "/fhir/Observation/o1", `{"resourceType":"Observation","id":"o1","status":"amended","code":{"text":"X"},"subject":{"reference":"Patient/p1"}}`), http.StatusOK)
 	r = ts.do(http.MethodGet, "/fhir/Patient/p1/$everything?_since="+since.Format(time.RFC3339Nano), nil)
 	wantStatus(t, r, http.StatusOK)
-	if got := refs(r, "match"); !slices.Equal(got, []string{"Observation/o1"}) {
+	if got := entryRefs(r, "match"); !slices.Equal(got, []string{"Observation/o1"}) {
 		t.Errorf("_since: %v, want [Observation/o1]", got)
 	}
 
 	// POST, with a Parameters body.
 	r = ts.do(http.MethodPost, "/fhir/Patient/p1/$everything", `{"resourceType":"Parameters","parameter":[{"name":"_type","valueCode":"Condition"}]}`)
 	wantStatus(t, r, http.StatusOK)
-	if got := refs(r, "match"); !slices.Equal(got, []string{"Condition/c1"}) {
+	if got := entryRefs(r, "match"); !slices.Equal(got, []string{"Condition/c1"}) {
 		t.Errorf("POST _type=Condition: %v", got)
 	}
 
@@ -210,10 +193,10 @@ func TestEverything(t *testing.T) {
 	// patient.
 	r = ts.do(http.MethodGet, "/fhir/Encounter/e1/$everything", nil)
 	wantStatus(t, r, http.StatusOK)
-	if got := refs(r, "match"); !slices.Equal(got, []string{"Encounter/e1"}) {
+	if got := entryRefs(r, "match"); !slices.Equal(got, []string{"Encounter/e1"}) {
 		t.Errorf("Encounter/e1/$everything: %v", got)
 	}
-	if got, want := refs(r, "include"), []string{"Patient/p1", "Practitioner/dr"}; !slices.Equal(got, want) {
+	if got, want := entryRefs(r, "include"), []string{"Patient/p1", "Practitioner/dr"}; !slices.Equal(got, want) {
 		t.Errorf("Encounter/e1/$everything included %v, want %v", got, want)
 	}
 

@@ -1,14 +1,13 @@
 package model
 
 import (
-	"bytes"
-	"compress/gzip"
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
+
+	"github.com/cpms-fhir/cpms/internal/gendata"
 )
 
 // r4Data is the generated type table (see doc.go for how to regenerate it).
@@ -66,11 +65,7 @@ type rawModel struct {
 }
 
 func decode(gz []byte) (*registry, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		return nil, err
-	}
-	data, err := io.ReadAll(zr)
+	data, err := gendata.Gunzip(gz)
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,6 @@
 package model
 
 import (
-	"bytes"
-	"compress/gzip"
-	"io"
 	"testing"
 
 	"github.com/cpms-fhir/cpms/fhir/model/internal/gen"
@@ -12,21 +9,7 @@ import (
 
 func TestGeneratedTableUpToDate(t *testing.T) {
 	defs := testfixture.SharedData(t, "fhir", "definitions-r4")
-	want, err := gen.Build(defs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(r4Data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatal("r4.json.gz is out of date: run go generate ./fhir/model")
-	}
+	testfixture.CheckGenerated(t, r4Data, func() ([]byte, error) { return gen.Build(defs) }, "r4.json.gz", "go generate ./fhir/model")
 }
 
 func TestTypes(t *testing.T) {

@@ -1,16 +1,14 @@
 package search
 
 import (
-	"bytes"
-	"compress/gzip"
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 
 	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/internal/gendata"
 )
 
 //go:generate go run ./internal/cmd/gencompartments -out compartments.json.gz
@@ -73,11 +71,7 @@ func (c *Compartment) Has(t fhir.ResourceType) bool {
 func (c *Compartment) Params(t fhir.ResourceType) []string { return c.members[t] }
 
 var compartments = func() []*Compartment {
-	zr, err := gzip.NewReader(bytes.NewReader(compartmentData))
-	if err != nil {
-		panic(fmt.Sprintf("search: compartment table: %v", err))
-	}
-	data, err := io.ReadAll(zr)
+	data, err := gendata.Gunzip(compartmentData)
 	if err != nil {
 		panic(fmt.Sprintf("search: compartment table: %v", err))
 	}

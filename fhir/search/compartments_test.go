@@ -1,10 +1,7 @@
 package search
 
 import (
-	"bytes"
-	"compress/gzip"
 	"fmt"
-	"io"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -18,21 +15,8 @@ import (
 // against a fresh generation from the R4 definitions.
 func TestGeneratedCompartmentsUpToDate(t *testing.T) {
 	defs := filepath.Dir(testfixture.SharedData(t, "fhir", "definitions-r4", gen.CompartmentFile))
-	want, err := gen.BuildCompartments(defs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(compartmentData))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatal("compartments.json.gz is out of date: run go generate ./fhir/search")
-	}
+	testfixture.CheckGenerated(t, compartmentData, func() ([]byte, error) { return gen.BuildCompartments(defs) },
+		"compartments.json.gz", "go generate ./fhir/search")
 }
 
 // Every parameter that puts a resource in a compartment is one of its R4

@@ -1,18 +1,16 @@
 package search
 
 import (
-	"bytes"
-	"compress/gzip"
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"io"
 	"regexp"
 	"slices"
 	"sync"
 
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/model"
+	"github.com/cpms-fhir/cpms/internal/gendata"
 )
 
 //go:generate go run ./internal/cmd/genparams -out r4params.json.gz
@@ -75,11 +73,7 @@ type rawParams struct {
 }
 
 func decodeParams(gz []byte) ([]*Param, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		return nil, err
-	}
-	data, err := io.ReadAll(zr)
+	data, err := gendata.Gunzip(gz)
 	if err != nil {
 		return nil, err
 	}

@@ -1,11 +1,9 @@
 package search
 
 import (
-	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,21 +19,7 @@ import (
 
 func TestGeneratedParamsUpToDate(t *testing.T) {
 	defs := filepath.Dir(testfixture.SharedData(t, "fhir", "definitions-r4", gen.File))
-	want, err := gen.Build(defs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(r4Data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatal("r4params.json.gz is out of date: run go generate ./fhir/search")
-	}
+	testfixture.CheckGenerated(t, r4Data, func() ([]byte, error) { return gen.Build(defs) }, "r4params.json.gz", "go generate ./fhir/search")
 }
 
 // TestR4ParamsFromResources reads every R4 SearchParameter with

@@ -1,7 +1,9 @@
 // Package gendata holds what the generators of the embedded FHIR tables
-// (fhir/model's types, fhir/search's parameters) and the tests that read
-// the shared corpora have in common: finding ../shared/data, compressing
-// a table deterministically, and the generators' command line.
+// (fhir/model's types, fhir/search's parameters and compartments,
+// profiles/base's definitions), their loaders and the tests that read the
+// shared corpora have in common: finding ../shared/data, compressing a
+// table deterministically and reading it back, and the generators'
+// command line.
 package gendata
 
 import (
@@ -81,6 +83,16 @@ func generate(defs, out string, build func(defs string) ([]byte, error)) error {
 		return err
 	}
 	return os.WriteFile(out, z, 0o644)
+}
+
+// Gunzip returns what the gzipped data gz holds: an embedded table,
+// written by Compress.
+func Gunzip(gz []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(zr)
 }
 
 // ReadGzipJSON decodes the gzipped JSON file at path into v.

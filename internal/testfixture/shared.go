@@ -1,6 +1,7 @@
 package testfixture
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,4 +24,22 @@ func SharedData(tb testing.TB, rel ...string) string {
 		tb.Skipf("the shared test data is absent (%s): skipping", p)
 	}
 	return p
+}
+
+// CheckGenerated fails tb unless the embedded table gz (gzipped) holds
+// exactly what build generates now from the shared definitions; name is
+// the table's file, regenerate the command that updates it.
+func CheckGenerated(tb testing.TB, gz []byte, build func() ([]byte, error), name, regenerate string) {
+	tb.Helper()
+	want, err := build()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	got, err := gendata.Gunzip(gz)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		tb.Fatalf("%s is out of date: run %s", name, regenerate)
+	}
 }

@@ -1,16 +1,14 @@
 package base
 
 import (
-	"bytes"
-	"compress/gzip"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
 
+	"github.com/cpms-fhir/cpms/internal/gendata"
 	"github.com/cpms-fhir/cpms/internal/testfixture"
 	"github.com/cpms-fhir/cpms/profiles/base/internal/gen"
 )
@@ -19,14 +17,7 @@ import (
 // generator makes from the shared R4 definitions.
 func TestGeneratedTableUpToDate(t *testing.T) {
 	defs := filepath.Dir(testfixture.SharedData(t, "fhir", "definitions-r4", gen.Files[0]))
-	want, err := gen.Build(defs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := gunzip(t, r4Data)
-	if !bytes.Equal(got, want) {
-		t.Fatal("r4definitions.json.gz is out of date: run go generate ./profiles/base")
-	}
+	testfixture.CheckGenerated(t, r4Data, func() ([]byte, error) { return gen.Build(defs) }, "r4definitions.json.gz", "go generate ./profiles/base")
 	if n := len(r4Data); n > 2<<20 {
 		t.Errorf("embedded table is %d bytes, want well under 2 MB", n)
 	}
@@ -34,11 +25,7 @@ func TestGeneratedTableUpToDate(t *testing.T) {
 
 func gunzip(t *testing.T, b []byte) []byte {
 	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := io.ReadAll(zr)
+	out, err := gendata.Gunzip(b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,13 +2,13 @@ package base
 
 import (
 	"bytes"
-	"compress/gzip"
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
+
+	"github.com/cpms-fhir/cpms/internal/gendata"
 )
 
 // r4Data is the generated table of definitions (see doc.go for how to
@@ -56,11 +56,7 @@ var load = sync.OnceValue(func() *table {
 })
 
 func decodeTable(gz []byte) (*table, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		return nil, err
-	}
-	data, err := io.ReadAll(zr)
+	data, err := gendata.Gunzip(gz)
 	if err != nil {
 		return nil, err
 	}
