@@ -102,6 +102,15 @@ func TestCompartmentSearch(t *testing.T) {
 		t.Errorf("POST _search in Patient/p1: %v", got)
 	}
 
+	// A batch's search entry in a compartment.
+	r = ts.do(http.MethodPost, "/fhir", txBundle("batch", entry("GET", "Patient/p1/Observation?code=urn:t|X", nil, "")))
+	wantStatus(t, r, http.StatusOK)
+	found, _ := get(r.JSON, "entry", 0, "resource", "entry").([]any)
+	if !strings.HasPrefix(str(r.JSON, "entry", 0, "response", "status"), "200") || len(found) != 1 ||
+		str(found[0], "resource", "id") != "o1" {
+		t.Errorf("batch GET Patient/p1/Observation: %.400s", r.Body)
+	}
+
 	// An update that takes a resource out of the compartment, and a
 	// deletion.
 	wantStatus(t, ts.do(http.MethodPut, "/fhir/Observation/o2", `{"resourceType":"Observation","id":"o2","status":"final","code":{"text":"Y"},"subject":{"reference":"Patient/p2"}}`), http.StatusOK)
