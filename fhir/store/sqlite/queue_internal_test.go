@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -305,6 +306,28 @@ func TestSearchAfterADrainLeavesTheWriter(t *testing.T) {
 	}
 	if got := findFamily(t, s, "Same"); len(got) != 2 {
 		t.Errorf("the next search found %v, want both", got)
+	}
+}
+
+// A search whose client went away still drains the queue it found, so
+// that the searches after it need not.
+func TestDrainOutlivesItsSearch(t *testing.T) {
+	ctx := t.Context()
+	s := tempStore(t)
+	withoutIndexer(s)
+	if err := putFamily(ctx, s, "a", 1, "F"); err != nil {
+		t.Fatal(err)
+	}
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	s.writer <- struct{}{}
+	_, err := s.drainAndPin(gone)
+	s.release()
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("the search of a client gone: %v, want its context's error", err)
+	}
+	if n := queueLen(t, s); n != 0 {
+		t.Errorf("%d entries queued after the drain of a search whose client went away", n)
 	}
 }
 

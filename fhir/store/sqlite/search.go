@@ -68,7 +68,10 @@ func (s *Store) drainAndPin(ctx context.Context) (*sql.Tx, error) {
 	s.queue = nil
 	s.qmu.Unlock()
 	if len(batch) > 0 || s.qlen > 0 {
-		drain := newWriteReq(ctx, func(etx engine.Tx) error { return etx.(*tx).drain(ctx) })
+		// The drain serves the searches after this one too: a client that
+		// goes away does not undo it.
+		dctx := context.WithoutCancel(ctx)
+		drain := newWriteReq(dctx, func(etx engine.Tx) error { return etx.(*tx).drain(dctx) })
 		s.runBatch(append(batch, drain))
 		if drain.err != nil {
 			return nil, drain.err
