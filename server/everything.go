@@ -28,51 +28,11 @@ func (s *Server) everything(c *gin.Context, t fhir.ResourceType, id fhir.ID) err
 			return err
 		}
 	}
-	req := engine.EverythingRequest{Type: t, ID: id}
-	for name, values := range params {
-		if len(values) == 0 {
-			continue
-		}
-		v := values[len(values)-1]
-		switch name {
-		case "_count":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return invalidParam("_count", "_count must be a non-negative integer, got "+strconv.Quote(v))
-			}
-			req.Count = n
-		case "_since":
-			// An unescaped "+" of a time zone arrives as a space.
-			req.Since = strings.ReplaceAll(v, " ", "+")
-		case "_type":
-			for _, v := range values {
-				for _, name := range strings.Split(v, ",") {
-					if name = strings.TrimSpace(name); name != "" {
-						req.Types = append(req.Types, fhir.ResourceType(name))
-					}
-				}
-			}
-		case engine.CursorParam:
-			req.Cursor = v
-		case "_format", "_pretty":
-		case "start", "end":
-			return &fhir.Error{Kind: fhir.KindNotImplemented, Issues: []fhir.Issue{{Severity: fhir.SeverityError, Code: fhir.IssueNotSupported,
-				Expression: []string{name}, Diagnostics: "the care dates start and end of $everything are not supported; _since selects by the time of the last update"}}}
-		default:
-			return invalidParam(name, "$everything takes _count, _since and _type, not "+strconv.Quote(name))
-		}
-	}
-	page, err := s.eng.Everything(c.Request.Context(), req)
+	page, err := s.eng.Everything(c.Request.Context(), engine.EverythingRequest{Type: t, ID: id, Params: params})
 	if err != nil {
 		return err
 	}
-	links := url.Values{}
-	for _, name := range []string{"_count", "_since", "_type", engine.CursorParam, "_format", "_pretty"} {
-		if vs := params[name]; len(vs) > 0 {
-			links[name] = vs
-		}
-	}
-	return s.writeSearchset(c, page, "/"+string(t)+"/"+string(id)+"/$everything", links)
+	return s.writeSearchset(c, page, "/"+string(t)+"/"+string(id)+"/$everything", params)
 }
 
 // parametersInto adds the primitive values of a Parameters body to params,

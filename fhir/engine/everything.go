@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/cpms-fhir/cpms/fhir"
@@ -18,14 +17,9 @@ import (
 type EverythingRequest struct {
 	Type fhir.ResourceType
 	ID   fhir.ID
-	// Since, an instant, keeps the resources updated at or after it
-	// (_since); Types, when set, those of these types (_type).
-	Since string
-	Types []fhir.ResourceType
-	// Count is the page size (_count, 0 for the default); Cursor the
-	// position of a later page.
-	Count  int
-	Cursor string
+	// Params are the operation's parameters: _since, _type, _count and
+	// the paging cursor.
+	Params url.Values
 }
 
 // EverythingTypes are the resource types $everything is defined on.
@@ -47,29 +41,12 @@ func (e *Engine) Everything(ctx context.Context, req EverythingRequest) (*Search
 	if comp == nil || !slices.Contains(EverythingTypes, req.Type) {
 		return nil, fhir.Errorf(fhir.KindNotFound, "the operation $everything is defined on Patient and Encounter, not on %s", req.Type)
 	}
-	if _, err := e.Read(ctx, req.Type, req.ID); err != nil {
+	params, err := everythingParams(req.Params)
+	if err != nil {
 		return nil, err
 	}
-	params := url.Values{}
-	if req.Since != "" {
-		r, err := fhir.ParseDateRange(req.Since)
-		if err != nil {
-			return nil, invalid(fhir.IssueInvalid, "_since", "_since must be a FHIR instant (yyyy-mm-ddThh:mm:ss[.fff]Z), got %s", quoteShort(req.Since))
-		}
-		params.Set("_lastUpdated", "ge"+fhir.FormatInstant(r.Start))
-	}
-	if len(req.Types) > 0 {
-		names := make([]string, len(req.Types))
-		for i, t := range req.Types {
-			names[i] = string(t)
-		}
-		params.Set("_type", strings.Join(names, ","))
-	}
-	if req.Count > 0 {
-		params.Set("_count", strconv.Itoa(req.Count))
-	}
-	if req.Cursor != "" {
-		params.Set(CursorParam, req.Cursor)
+	if _, err := e.Read(ctx, req.Type, req.ID); err != nil {
+		return nil, err
 	}
 	page, err := e.Search(ctx, SearchRequest{Params: params, Compartment: req.Type, Owner: req.ID})
 	if err != nil {
@@ -94,4 +71,38 @@ func (e *Engine) Everything(ctx context.Context, req EverythingRequest) (*Search
 		page.Included = append(page.Included, r)
 	}
 	return page, nil
+}
+
+// everythingParams turns the parameters of $everything into those of the
+// search in the compartment: _since selects by lastUpdated; _type, _count
+// and the cursor are the search's own, which checks them.
+func everythingParams(in url.Values) (url.Values, error) {
+	out := url.Values{}
+	for name, values := range in {
+		if len(values) == 0 {
+			continue
+		}
+		switch name {
+		case "_count", CursorParam:
+			out[name] = values
+		case "_type":
+			// The operation takes _type more than once (0..*); a search
+			// once, listing the types.
+			out.Set("_type", strings.Join(values, ","))
+		case "_since":
+			since, err := parseSince(values[len(values)-1])
+			if err != nil {
+				return nil, err
+			}
+			out.Set("_lastUpdated", "ge"+fhir.FormatInstant(since))
+		case "_format", "_pretty":
+			// Shape the response; handled by the HTTP layer.
+		case "start", "end":
+			return nil, &fhir.Error{Kind: fhir.KindNotImplemented, Issues: []fhir.Issue{{Severity: fhir.SeverityError, Code: fhir.IssueNotSupported,
+				Expression: []string{name}, Diagnostics: "the care dates start and end of $everything are not supported; _since selects by the time of the last update"}}}
+		default:
+			return nil, invalid(fhir.IssueNotSupported, name, "$everything takes _count, _since and _type, not %s", quoteShort(name))
+		}
+	}
+	return out, nil
 }

@@ -82,7 +82,7 @@ func parseHistory(req HistoryRequest) (HistoryQuery, error) {
 			continue
 		}
 		v := values[len(values)-1]
-		if name == "_since" || name == "_at" {
+		if name == "_at" {
 			// An unescaped "+" of a time zone arrives as a space.
 			v = strings.ReplaceAll(v, " ", "+")
 		}
@@ -94,13 +94,11 @@ func parseHistory(req HistoryRequest) (HistoryQuery, error) {
 			}
 			q.Count = min(n, MaxHistoryCount)
 		case "_since":
-			// The specification asks for an instant; a date or a
-			// dateTime of any precision is taken from its start.
-			r, err := fhir.ParseDateRange(v)
+			since, err := parseSince(v)
 			if err != nil {
-				return q, invalid(fhir.IssueInvalid, "_since", "_since must be a FHIR instant (yyyy-mm-ddThh:mm:ss[.fff]Z), got %s", quoteShort(v))
+				return q, err
 			}
-			q.Since = r.Start
+			q.Since = since
 		case "_at":
 			start, end, err := parseAt(v)
 			if err != nil {
@@ -117,6 +115,19 @@ func parseHistory(req HistoryRequest) (HistoryQuery, error) {
 		}
 	}
 	return q, nil
+}
+
+// parseSince reads _since (of history and $everything). The
+// specification asks for an instant; a date or a dateTime of any
+// precision is taken from its start.
+func parseSince(v string) (time.Time, error) {
+	// An unescaped "+" of a time zone arrives as a space.
+	v = strings.ReplaceAll(v, " ", "+")
+	r, err := fhir.ParseDateRange(v)
+	if err != nil {
+		return time.Time{}, invalid(fhir.IssueInvalid, "_since", "_since must be a FHIR instant (yyyy-mm-ddThh:mm:ss[.fff]Z), got %s", quoteShort(v))
+	}
+	return r.Start, nil
 }
 
 // atBeginning and atEnd stand for the open ends of an _at range: no
