@@ -370,7 +370,7 @@ func (s *Store) release() {
 	}
 	go func() {
 		defer func() { <-s.writer }()
-		req := newWriteReq(context.Background(), func(etx engine.Tx) error { return etx.(*tx).drain(context.Background()) })
+		req := newWriteReq(context.Background(), drainFn(context.Background()))
 		s.runBatch([]*writeReq{req})
 		if req.err != nil {
 			// The queue stays; the next group to end retries.
@@ -384,7 +384,12 @@ func (s *Store) catchUp(ctx context.Context) error {
 	if s.queued.Load() == 0 {
 		return nil
 	}
-	return s.Write(ctx, func(etx engine.Tx) error { return etx.(*tx).drain(ctx) })
+	return s.Write(ctx, drainFn(ctx))
+}
+
+// drainFn is a write transaction that drains the queue.
+func drainFn(ctx context.Context) func(engine.Tx) error {
+	return func(etx engine.Tx) error { return etx.(*tx).drain(ctx) }
 }
 
 // drainNow drains the queue in tx, outside the groups of writes (when the

@@ -71,7 +71,7 @@ func (s *Store) drainAndPin(ctx context.Context) (*sql.Tx, error) {
 		// The drain serves the searches after this one too: a client that
 		// goes away does not undo it.
 		dctx := context.WithoutCancel(ctx)
-		drain := newWriteReq(dctx, func(etx engine.Tx) error { return etx.(*tx).drain(dctx) })
+		drain := newWriteReq(dctx, drainFn(dctx))
 		s.runBatch(append(batch, drain))
 		if drain.err != nil {
 			return nil, drain.err

@@ -397,19 +397,15 @@ func (t *tx) Read(ctx context.Context, typ fhir.ResourceType, id fhir.ID) (*fhir
 }
 
 func (t *tx) Search(ctx context.Context, q *search.Query) (*engine.SearchResult, error) {
-	if err := t.readyToSearch(ctx); err != nil {
+	// The search reads what the batch has not written yet: the queued
+	// search values and the counts.
+	if err := t.drain(ctx); err != nil {
+		return nil, err
+	}
+	if err := t.flushCounts(ctx); err != nil {
 		return nil, err
 	}
 	return find(ctx, t.s, t.tx, q)
-}
-
-// readyToSearch writes what a search of t reads and the batch has not
-// written yet: the queued search values and the counts.
-func (t *tx) readyToSearch(ctx context.Context) error {
-	if err := t.drain(ctx); err != nil {
-		return err
-	}
-	return t.flushCounts(ctx)
 }
 
 // Now returns one time for the whole transaction: the wall clock at
