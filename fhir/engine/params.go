@@ -103,7 +103,16 @@ func (e *Engine) applySearchParameter(ctx context.Context, r, prev *fhir.Resourc
 	if err := e.params.Add(p); err != nil {
 		return err
 	}
-	return e.setPending(ctx, url, true)
+	// A parameter over types of which nothing is stored has nothing to
+	// backfill, and is searchable at once: on a fresh store, a parameter
+	// defined before the first write. A resource whose write read the
+	// parameters before Add and commits after this look is missed, as it
+	// is by the backfill's own scan.
+	res, err := e.store.Search(ctx, &search.Query{Types: p.Base, Count: 1, Total: search.TotalNone})
+	if err != nil {
+		return err
+	}
+	return e.setPending(ctx, url, len(res.Resources) > 0)
 }
 
 func urlOf(r *fhir.Resource) string {

@@ -91,6 +91,28 @@ func TestCustomSearchParameter(t *testing.T) {
 	}
 }
 
+// TestCustomSearchParameterOverNothingStored checks that a parameter over
+// types of which nothing is stored is searchable at once, with no
+// reindexer running: there is nothing to backfill.
+func TestCustomSearchParameterOverNothingStored(t *testing.T) {
+	e := newEngine(t, nil)
+	ctx := context.Background()
+	// An Observation stored: not of the parameter's type.
+	if _, err := e.Create(ctx, "Observation", []byte(`{"resourceType":"Observation","status":"final","code":{"text":"x"}}`), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Update(ctx, "SearchParameter", "mothers-maiden-name", []byte(maidenName), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Update(ctx, "Patient", "after", patientWithMaidenName("after", "Delacroix"), 0); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := searchIDs(t, e, "Patient", "mothers-maiden-name=dela")
+	if err != nil || len(ids) != 1 || ids[0] != "after" {
+		t.Fatalf("search on a parameter defined before any Patient: %v, %v", ids, err)
+	}
+}
+
 // TestSearchParameterRefused checks that an active SearchParameter that
 // could not be indexed is refused on write.
 func TestSearchParameterRefused(t *testing.T) {
