@@ -27,8 +27,8 @@ func TestCapabilityStatement(t *testing.T) {
 	if !hasString(get(cs, "format"), "application/fhir+json") && !hasString(get(cs, "format"), "json") {
 		t.Errorf("format %v lacks JSON", get(cs, "format"))
 	}
-	if !hasString(get(cs, "patchFormat"), "application/json-patch+json") {
-		t.Errorf("patchFormat %v lacks JSON Patch", get(cs, "patchFormat"))
+	if !hasString(get(cs, "patchFormat"), "application/json-patch+json") || !hasString(get(cs, "patchFormat"), "application/fhir+json") {
+		t.Errorf("patchFormat %v lacks JSON Patch or FHIRPath Patch", get(cs, "patchFormat"))
 	}
 	if str(cs, "rest", 0, "mode") != "server" {
 		t.Errorf("rest[0].mode %q", str(cs, "rest", 0, "mode"))
@@ -245,6 +245,11 @@ func exerciseType(t *testing.T, ts *testServer, typ string, res map[string]any) 
 			r := ts.do(http.MethodPatch, base+"/"+id, `[{"op":"replace","path":"/identifier/0/value","value":"patched"}]`, "Content-Type", jsonPatch)
 			wantStatus(t, r, http.StatusOK)
 			checkVersion(t, r, typ, id, "2")
+			// The other patchFormat: FHIRPath Patch.
+			r = ts.do(http.MethodPatch, base+"/"+id, fhirPathPatch(fhirPathOp("replace", typ+".identifier[0].value", `{"name":"value","valueString":"again"}`)),
+				"Content-Type", "application/fhir+json")
+			wantStatus(t, r, http.StatusOK)
+			checkVersion(t, r, typ, id, "3")
 		case "delete":
 			id := create()
 			wantStatus(t, ts.do(http.MethodDelete, base+"/"+id, nil), http.StatusNoContent)

@@ -135,7 +135,7 @@ func (s *Server) capabilityStatement(base string) *capability {
 		},
 		FHIRVersion: "4.0.1",
 		Format:      []string{mediaFHIRJSON, mediaJSON},
-		PatchFormat: []string{mediaJSONPatch},
+		PatchFormat: []string{mediaJSONPatch, mediaFHIRJSON},
 	}
 	rest := capRest{
 		Mode: "server",

@@ -129,17 +129,14 @@ func checkBodyType(r *http.Request) error {
 	case mt == mediaJSONPatch && r.Method == http.MethodPatch:
 		return nil
 	case jsonTypes[mt]:
-		if r.Method == http.MethodPatch {
-			return &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
-				Code: fhir.IssueNotSupported, Diagnostics: "PATCH takes a JSON Patch document (" + mediaJSONPatch + "); FHIRPath Patch is not supported"}}}
-		}
+		// A PATCH in FHIR JSON is a FHIRPath Patch (patchFormat).
 		return nil
 	case xmlTypes[mt]:
 		return unsupportedXML("the Content-Type")
 	}
 	want := mediaFHIRJSON
 	if r.Method == http.MethodPatch {
-		want = mediaJSONPatch
+		want = mediaJSONPatch + " (JSON Patch) or " + mediaFHIRJSON + " (FHIRPath Patch)"
 	}
 	return &fhir.Error{Kind: fhir.KindUnsupportedMedia, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
 		Code: fhir.IssueNotSupported, Diagnostics: "unsupported Content-Type " + strconv.Quote(truncate(mt, 80)) + "; send " + want}}}
@@ -214,4 +211,14 @@ func parseETag(h string) (int64, bool) {
 	h = strings.Trim(h, `"`)
 	v, err := strconv.ParseInt(h, 10, 64)
 	return v, err == nil && v > 0
+}
+
+// patchFormat is the language of a PATCH body, by its Content-Type (which
+// checkBodyType accepted): FHIRPath Patch in FHIR JSON, JSON Patch
+// otherwise, as when the type is missing.
+func patchFormat(r *http.Request) engine.PatchFormat {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); jsonTypes[mt] {
+		return engine.FHIRPathPatch
+	}
+	return engine.JSONPatch
 }

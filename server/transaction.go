@@ -410,35 +410,43 @@ func (s *Server) txEntry(c *gin.Context, i int, en entryIn) (engine.TxEntry, err
 	case http.MethodPost, http.MethodPut:
 		w.Body = en.Resource
 	case http.MethodPatch:
-		patch, err := patchOf(en.Resource)
+		patch, format, err := patchOf(en.Resource)
 		if err != nil {
 			return w, bundleErr("Bundle.entry["+strconv.Itoa(i)+"].resource", "entry %d: %v", i, err)
 		}
-		w.Body = patch
+		w.Body, w.PatchFormat = patch, format
 	}
 	return w, nil
 }
 
-// patchOf returns the JSON Patch document a PATCH entry carries as a
-// Binary resource (contentType application/json-patch+json, data in
-// base64).
-func patchOf(res []byte) ([]byte, error) {
+// patchOf returns the patch document a PATCH entry carries: a FHIRPath
+// Patch is the entry's Parameters resource; a JSON Patch is the data, in
+// base64, of a Binary resource of contentType application/json-patch+json.
+func patchOf(res []byte) ([]byte, engine.PatchFormat, error) {
 	var bin struct {
 		ResourceType string `json:"resourceType"`
 		ContentType  string `json:"contentType"`
 		Data         string `json:"data"`
 	}
-	if len(res) == 0 || json.Unmarshal(res, &bin) != nil || bin.ResourceType != "Binary" {
-		return nil, errors.New("a PATCH entry carries its JSON Patch document as a Binary resource")
+	const want = "a PATCH entry carries a FHIRPath Patch (a Parameters resource) or a JSON Patch (in a Binary resource)"
+	if len(res) == 0 || json.Unmarshal(res, &bin) != nil {
+		return nil, 0, errors.New(want)
+	}
+	switch bin.ResourceType {
+	case "Parameters":
+		return res, engine.FHIRPathPatch, nil
+	case "Binary":
+	default:
+		return nil, 0, errors.New(want)
 	}
 	if ct, _, _ := strings.Cut(bin.ContentType, ";"); strings.TrimSpace(ct) != mediaJSONPatch {
-		return nil, errors.New("the Binary of a PATCH entry must have contentType " + mediaJSONPatch + " (FHIRPath Patch is not supported)")
+		return nil, 0, errors.New("the Binary of a PATCH entry must have contentType " + mediaJSONPatch)
 	}
 	patch, err := base64.StdEncoding.DecodeString(bin.Data)
 	if err != nil {
-		return nil, errors.New("the Binary's data is not base64")
+		return nil, 0, errors.New("the Binary's data is not base64")
 	}
-	return patch, nil
+	return patch, engine.JSONPatch, nil
 }
 
 // entryURL splits an entry's request.url, relative to the base or absolute
@@ -544,10 +552,13 @@ func (s *Server) subRequest(ctx context.Context, c *gin.Context, i int, en entry
 	}
 	contentType := mediaFHIRJSON
 	if method == http.MethodPatch {
-		if body, err = patchOf(en.Resource); err != nil {
+		var format engine.PatchFormat
+		if body, format, err = patchOf(en.Resource); err != nil {
 			return fail(bundleErr("Bundle.entry["+strconv.Itoa(i)+"].resource", "entry %d: %v", i, err))
 		}
-		contentType = mediaJSONPatch
+		if format == engine.JSONPatch {
+			contentType = mediaJSONPatch
+		}
 	}
 	u := BasePath + "/" + path
 	if len(query) > 0 {

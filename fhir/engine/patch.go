@@ -9,15 +9,28 @@ import (
 	jsonpatch "github.com/evanphx/json-patch/v5"
 
 	"github.com/cpms-fhir/cpms/fhir"
+	"github.com/cpms-fhir/cpms/fhir/fhirpatch"
 	"github.com/cpms-fhir/cpms/fhir/search"
 )
 
-// Patch applies a JSON Patch (RFC 6902) document to the current version of
-// t/id and stores the result as a new version, validated like any update.
-// A malformed patch is KindInvalid; a patch that cannot be applied (a
-// failed test, a missing path) or whose result is not a valid resource is
-// KindUnprocessable.
-func (e *Engine) Patch(ctx context.Context, t fhir.ResourceType, id fhir.ID, patch []byte, ifMatch int64) (*Result, error) {
+// PatchFormat is the language of a patch document.
+type PatchFormat int
+
+const (
+	// JSONPatch is a JSON Patch document (RFC 6902,
+	// application/json-patch+json).
+	JSONPatch PatchFormat = iota
+	// FHIRPathPatch is a FHIRPath Patch document: a Parameters resource
+	// (http://hl7.org/fhir/R4/fhirpatch.html, package fhirpatch).
+	FHIRPathPatch
+)
+
+// Patch applies a patch document, in JSON Patch or FHIRPath Patch, to the
+// current version of t/id and stores the result as a new version,
+// validated like any update. A malformed patch is KindInvalid; a patch
+// that cannot be applied (a failed test, a missing path) or whose result
+// is not a valid resource is KindUnprocessable.
+func (e *Engine) Patch(ctx context.Context, t fhir.ResourceType, id fhir.ID, format PatchFormat, patch []byte, ifMatch int64) (*Result, error) {
 	if err := CheckType(t); err != nil {
 		return nil, err
 	}
@@ -27,7 +40,7 @@ func (e *Engine) Patch(ctx context.Context, t fhir.ResourceType, id fhir.ID, pat
 	if !id.Valid() {
 		return nil, notFound(t, id)
 	}
-	ops, err := decodePatch(patch)
+	ops, err := decodePatch(format, patch)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +49,7 @@ func (e *Engine) Patch(ctx context.Context, t fhir.ResourceType, id fhir.ID, pat
 
 // ConditionalPatch patches the one resource of type t matching criteria.
 // No match is KindNotFound, several KindPreconditionFailed.
-func (e *Engine) ConditionalPatch(ctx context.Context, t fhir.ResourceType, criteria url.Values, patch []byte, ifMatch int64) (*Result, error) {
+func (e *Engine) ConditionalPatch(ctx context.Context, t fhir.ResourceType, criteria url.Values, format PatchFormat, patch []byte, ifMatch int64) (*Result, error) {
 	if err := CheckType(t); err != nil {
 		return nil, err
 	}
@@ -47,7 +60,7 @@ func (e *Engine) ConditionalPatch(ctx context.Context, t fhir.ResourceType, crit
 	if err := e.allow(ctx, InteractionPatch, t, "", nil); err != nil {
 		return nil, err
 	}
-	ops, err := decodePatch(patch)
+	ops, err := decodePatch(format, patch)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +79,19 @@ func (e *Engine) ConditionalPatch(ctx context.Context, t fhir.ResourceType, crit
 		Code: fhir.IssueMultipleMatch, Diagnostics: "the criteria of the conditional patch match more than one " + string(t)}}}
 }
 
-func decodePatch(patch []byte) (jsonpatch.Patch, error) {
+// patcher is a parsed patch document.
+type patcher interface {
+	Apply(resource []byte) ([]byte, error)
+}
+
+func decodePatch(format PatchFormat, patch []byte) (patcher, error) {
+	if format == FHIRPathPatch {
+		return fhirpatch.Parse(patch)
+	}
+	return decodeJSONPatch(patch)
+}
+
+func decodeJSONPatch(patch []byte) (jsonpatch.Patch, error) {
 	bad := func(err error, why string) error {
 		return &fhir.Error{Kind: fhir.KindInvalid, Err: err, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
 			Code: fhir.IssueStructure, Diagnostics: "the body is not a JSON Patch document (RFC 6902): " + why}}}
@@ -97,7 +122,7 @@ func decodePatch(patch []byte) (jsonpatch.Patch, error) {
 // patch applies ops to the current version of t/id and writes the result,
 // provided no other write came in between; otherwise it starts again from
 // the newer version (unless the client named the version with If-Match).
-func (e *Engine) patch(ctx context.Context, t fhir.ResourceType, id fhir.ID, ops jsonpatch.Patch, ifMatch int64) (*Result, error) {
+func (e *Engine) patch(ctx context.Context, t fhir.ResourceType, id fhir.ID, ops patcher, ifMatch int64) (*Result, error) {
 	var err error
 	for range maxAttempts {
 		var cur *fhir.Resource
@@ -154,8 +179,11 @@ func (e *Engine) patch(ctx context.Context, t fhir.ResourceType, id fhir.ID, ops
 }
 
 // applyPatch applies ops to cur and prepares the result.
-func (e *Engine) applyPatch(ctx context.Context, cur *fhir.Resource, ops jsonpatch.Patch) (*fhir.Prepared, *search.Index, error) {
+func (e *Engine) applyPatch(ctx context.Context, cur *fhir.Resource, ops patcher) (*fhir.Prepared, *search.Index, error) {
 	patched, err := ops.Apply(cur.Body)
+	if _, ok := err.(*fhir.Error); ok {
+		return nil, nil, err
+	}
 	if err != nil {
 		return nil, nil, &fhir.Error{Kind: fhir.KindUnprocessable, Err: err, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
 			Code: fhir.IssueProcessing, Diagnostics: "the patch cannot be applied to " + cur.Ref() + ": " + err.Error()}}}
@@ -177,7 +205,7 @@ func (e *Engine) applyPatch(ctx context.Context, cur *fhir.Resource, ops jsonpat
 }
 
 // patchIn applies ops to cur, read in tx, and writes the result there.
-func (e *Engine) patchIn(ctx context.Context, tx Tx, cur *fhir.Resource, ops jsonpatch.Patch) (*Result, error) {
+func (e *Engine) patchIn(ctx context.Context, tx Tx, cur *fhir.Resource, ops patcher) (*Result, error) {
 	p, idx, err := e.applyPatch(ctx, cur, ops)
 	if err != nil {
 		return nil, err

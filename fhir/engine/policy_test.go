@@ -93,7 +93,7 @@ func TestPolicyConsulted(t *testing.T) {
 			return err
 		}, []engine.Interaction{engine.InteractionCreate, engine.InteractionRead}},
 		{"patch", func() error {
-			_, err := e.Patch(ctx, "Patient", "p1", []byte(`[{"op":"replace","path":"/active","value":false}]`), 0)
+			_, err := e.Patch(ctx, "Patient", "p1", engine.JSONPatch, []byte(`[{"op":"replace","path":"/active","value":false}]`), 0)
 			return err
 		}, []engine.Interaction{engine.InteractionPatch, engine.InteractionPatch}},
 		{"history", func() error {

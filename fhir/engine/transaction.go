@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 
-	jsonpatch "github.com/evanphx/json-patch/v5"
-
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/search"
 )
@@ -38,9 +36,10 @@ type TxEntry struct {
 	// criteria of a conditional one (entry.request.url "Type?...").
 	ID       fhir.ID
 	Criteria url.Values
-	// Body is entry.resource for POST and PUT, the JSON Patch document for
-	// PATCH.
-	Body []byte
+	// Body is entry.resource for POST and PUT, the patch document for
+	// PATCH, in PatchFormat.
+	Body        []byte
+	PatchFormat PatchFormat
 	// IfNoneExist makes a POST conditional; IfMatch (a version, or
 	// IfMatchAny) guards a PUT, PATCH or DELETE.
 	IfNoneExist string
@@ -79,7 +78,7 @@ type txItem struct {
 	condMatched bool
 	p           *fhir.Prepared
 	idx         *search.Index
-	patch       jsonpatch.Patch
+	patch       patcher
 }
 
 type txCheck struct {
@@ -195,7 +194,7 @@ func (e *Engine) checkTxEntry(ctx context.Context, it *txItem) error {
 			Code: fhir.IssueRequired, Diagnostics: "a " + it.Method + " entry needs a resource", Expression: []string{"resource"}}}}
 	}
 	if it.Method == "PATCH" {
-		ops, err := decodePatch(it.Body)
+		ops, err := decodePatch(it.PatchFormat, it.Body)
 		if err != nil {
 			return err
 		}
@@ -656,6 +655,9 @@ func entryErr(en *TxEntry, err error) error {
 				exprs = append(exprs, at+".resource")
 			case strings.HasPrefix(x, string(en.Type)+"."):
 				exprs = append(exprs, at+".resource"+x[len(en.Type):])
+			case en.Method == "PATCH" && strings.HasPrefix(x, "Parameters."):
+				// A part of the entry's FHIRPath Patch document.
+				exprs = append(exprs, at+".resource"+x[len("Parameters"):])
 			default:
 				exprs = append(exprs, at+".resource."+x)
 			}

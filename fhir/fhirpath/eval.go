@@ -69,6 +69,7 @@ type config struct {
 	conformsTo  func(it Item, url string) (bool, error)
 	trace       func(name string, c Collection)
 	strict      bool
+	locate      bool
 	now         time.Time
 	resource    []Item
 	hasResource bool
@@ -115,6 +116,11 @@ func WithTrace(f func(name string, c Collection)) Option { return func(c *config
 // tolerated. Static problems (names no reachable type has, type names the
 // context can never match) are found by Check.
 func WithStrict() Option { return func(c *config) { c.strict = true } }
+
+// WithLocations records, for every item read from the input, where it was
+// read (Item.Location): the object holding it, its element and its index.
+// FHIRPath Patch uses it to change what a path selects.
+func WithLocations() Option { return func(c *config) { c.locate = true } }
 
 // WithNow fixes the time returned by now(), today() and timeOfDay()
 // (default: the time of the evaluation, in the local timezone).

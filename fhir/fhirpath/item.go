@@ -29,7 +29,34 @@ type Item struct {
 	// ext is the JSON object holding the id and extensions of a primitive
 	// (the "_name" sibling in FHIR JSON).
 	ext map[string]any
+	// at is where the item was read, when the evaluation records it
+	// (WithLocations).
+	at *Location
 }
+
+// Location is where an item was read in the JSON of the input: the object
+// that holds it, the element it is a value of, and its place.
+type Location struct {
+	// Parent is the JSON object holding the item (for the id and extensions
+	// of a primitive, the object holding the primitive).
+	Parent map[string]any
+	// ParentType is the FHIR type of Parent.
+	ParentType *model.Type
+	// Element is the element of ParentType the item is a value of.
+	Element *model.Element
+	// Key is the JSON property of the value ("valueQuantity", "given"),
+	// and ExtKey that of the primitive's id and extensions ("_given"), ""
+	// for a complex type.
+	Key, ExtKey string
+	// Index is the item's position in the property's array, or -1 when
+	// the property is not an array.
+	Index int
+}
+
+// Location returns where the item was read in the input, or nil when the
+// evaluation did not record it (see WithLocations) or the item was
+// computed by the expression rather than read from the input.
+func (it Item) Location() *Location { return it.at }
 
 // Collection is an ordered FHIRPath collection. Collections returned by
 // Evaluate belong to the caller.

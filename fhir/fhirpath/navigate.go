@@ -118,7 +118,7 @@ func (c *evalCtx) navigate(out []Item, it Item, s *memberStep, i int) ([]Item, e
 		if !ok && !hasExt {
 			return out, nil
 		}
-		return c.emit(out, x, ext, et.Type, s, i+1)
+		return c.emit(out, x, ext, et.Type, s, i+1, c.site(m, t, el, et))
 	}
 	// Choice element: find the property valueXxx (or its _valueXxx sibling).
 	if len(m) < len(el.Types) {
@@ -140,13 +140,13 @@ func (c *evalCtx) navigate(out []Item, it Item, s *memberStep, i int) ([]Item, e
 					if _, hasValue := m[key]; hasValue {
 						break // handled with the value
 					}
-					return c.emit(out, nil, x, et.Type, s, i+1)
+					return c.emit(out, nil, x, et.Type, s, i+1, c.site(m, t, el, et))
 				}
 				var extv any
 				if et.ExtName != "" {
 					extv = m[et.ExtName]
 				}
-				return c.emit(out, x, extv, et.Type, s, i+1)
+				return c.emit(out, x, extv, et.Type, s, i+1, c.site(m, t, el, et))
 			}
 		}
 		return out, nil
@@ -160,7 +160,7 @@ func (c *evalCtx) navigate(out []Item, it Item, s *memberStep, i int) ([]Item, e
 			ext, hasExt = m[et.ExtName]
 		}
 		if ok || hasExt {
-			return c.emit(out, x, ext, et.Type, s, i+1)
+			return c.emit(out, x, ext, et.Type, s, i+1, c.site(m, t, el, et))
 		}
 	}
 	return out, nil
@@ -184,10 +184,30 @@ func unknownElement(t *model.Type, name string, pos int) error {
 	return evalErrorf(pos, "%s is not an element of %s", name, t.Name)
 }
 
+// site returns where the values of element el of m are, when the
+// evaluation records locations (nil otherwise).
+func (c *evalCtx) site(m map[string]any, t *model.Type, el *model.Element, et *model.ElementType) *Location {
+	if !c.cfg.locate {
+		return nil
+	}
+	return &Location{Parent: m, ParentType: t, Element: el, Key: et.JSONName, ExtKey: et.ExtName, Index: -1}
+}
+
+// at returns the location of the k-th value of an array at site (nil when
+// not recorded).
+func (l *Location) at(k int) *Location {
+	if l == nil {
+		return nil
+	}
+	a := *l
+	a.Index = k
+	return &a
+}
+
 // emit appends the item(s) of a JSON property value x (an array or a single
 // value) of type t, with the matching primitive extension objects, or
-// continues navigating below them.
-func (c *evalCtx) emit(out []Item, x, ext any, t *model.Type, s *memberStep, i int) ([]Item, error) {
+// continues navigating below them. site is where x is, when recorded.
+func (c *evalCtx) emit(out []Item, x, ext any, t *model.Type, s *memberStep, i int, site *Location) ([]Item, error) {
 	var err error
 	switch xv := x.(type) {
 	case []any:
@@ -200,7 +220,7 @@ func (c *evalCtx) emit(out []Item, x, ext any, t *model.Type, s *memberStep, i i
 			if k < len(exts) {
 				em, _ = exts[k].(map[string]any)
 			}
-			if out, err = c.emitOne(out, e, em, t, s, i); err != nil {
+			if out, err = c.emitOne(out, e, em, t, s, i, site.at(k)); err != nil {
 				return nil, err
 			}
 		}
@@ -209,27 +229,27 @@ func (c *evalCtx) emit(out []Item, x, ext any, t *model.Type, s *memberStep, i i
 		// Only the extension sibling is present.
 		switch ev := ext.(type) {
 		case []any:
-			for _, e := range ev {
+			for k, e := range ev {
 				em, _ := e.(map[string]any)
-				if out, err = c.emitOne(out, nil, em, t, s, i); err != nil {
+				if out, err = c.emitOne(out, nil, em, t, s, i, site.at(k)); err != nil {
 					return nil, err
 				}
 			}
 			return out, nil
 		case map[string]any:
-			return c.emitOne(out, nil, ev, t, s, i)
+			return c.emitOne(out, nil, ev, t, s, i, site)
 		}
 		return out, nil
 	}
 	em, _ := ext.(map[string]any)
-	return c.emitOne(out, x, em, t, s, i)
+	return c.emitOne(out, x, em, t, s, i, site)
 }
 
-func (c *evalCtx) emitOne(out []Item, x any, ext map[string]any, t *model.Type, s *memberStep, i int) ([]Item, error) {
+func (c *evalCtx) emitOne(out []Item, x any, ext map[string]any, t *model.Type, s *memberStep, i int, at *Location) ([]Item, error) {
 	if x == nil && ext == nil {
 		return out, nil
 	}
-	it := Item{t: t, sys: t.System, v: x, ext: ext}
+	it := Item{t: t, sys: t.System, v: x, ext: ext, at: at}
 	if t.Kind == model.Resource {
 		// contained, Bundle.entry.resource...: typed by their resourceType.
 		if m, ok := x.(map[string]any); ok {
@@ -324,7 +344,7 @@ func (c *evalCtx) children(out []Item, it Item) ([]Item, error) {
 			if !ok && !hasExt {
 				continue
 			}
-			if out, err = c.emit(out, x, ext, et.Type, nil, 0); err != nil {
+			if out, err = c.emit(out, x, ext, et.Type, nil, 0, c.site(m, it.t, el, et)); err != nil {
 				return nil, err
 			}
 			if el.Choice {
