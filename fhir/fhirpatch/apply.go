@@ -296,7 +296,7 @@ func (op *operation) emptyList(root map[string]any) (list, error) {
 		return list{}, op.fail("path", "no list found at %s", op.path)
 	}
 	items, err := prefix.Evaluate(root, fhirpath.WithLocations(), fhirpath.WithStrict())
-	if err != nil || len(items) != 1 {
+	if err != nil || len(items) != 1 || items[0].Location() == nil && !isRoot(items[0], root) {
 		return list{}, op.fail("path", "no list found at %s", op.path)
 	}
 	obj, t := container(items[0])

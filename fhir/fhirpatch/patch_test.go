@@ -127,6 +127,7 @@ func TestRefused(t *testing.T) {
 		{"unknown child in parts", doc(op("add", "Patient", name("contact"), `{"name":"value","part":[{"name":"colour","valueString":"y"}]}`)), fhir.KindUnprocessable, "Parameters.parameter[0].part[3].part[0].name"},
 		{"index past the end", doc(op("insert", "Patient.name", valuePart(`"valueHumanName":{"family":"C"}`), index("index", 3))), fhir.KindUnprocessable, "Parameters.parameter[0].part[3]"},
 		{"move past the end", doc(op("move", "Patient.name", index("source", 0), index("destination", 2))), fhir.KindUnprocessable, "Parameters.parameter[0].part[3]"},
+		{"insert below a computed value", doc(op("insert", "Patient.name.family.first().upper().extension", valuePart(`"valueExtension":{"url":"http://example.org/x","valueCode":"y"}`), index("index", 0))), fhir.KindUnprocessable, "Parameters.parameter[0].part[1]"},
 		{"insert into what is not a list", doc(op("insert", "Patient.active", valuePart(`"valueBoolean":true`), index("index", 0))), fhir.KindUnprocessable, "Parameters.parameter[0].part[1]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
