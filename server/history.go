@@ -29,6 +29,9 @@ func (s *Server) history(c *gin.Context, t fhir.ResourceType, id fhir.ID) error 
 		self += "_history"
 	}
 	b := newBundle("history")
+	if page.Total >= 0 {
+		b.Total = &page.Total
+	}
 	b.Link = append(b.Link, bundleLink{"self", withQuery(self, params)})
 	if page.Next != "" {
 		next := cloneValues(params)

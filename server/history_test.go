@@ -1,12 +1,15 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cpms-fhir/cpms/fhir/engine"
 )
 
 const observationJSON = `{"resourceType":"Observation","status":"final","code":{"text":"weight"}}`
@@ -45,6 +48,14 @@ func historyFixture(t *testing.T, ts *testServer) (ids map[string]string) {
 func readHistory(t *testing.T, ts *testServer, path string) []version {
 	t.Helper()
 	var out []version
+	// The first page counts the versions; those written since do not show
+	// on the pages after it, which do not count them again.
+	first, total := !strings.Contains(path, engine.CursorParam+"="), -1
+	defer func() {
+		if first && total != len(out) {
+			t.Errorf("history %s: total %d, %d versions listed", path, total, len(out))
+		}
+	}()
 	next := path
 	for pages := 0; next != ""; pages++ {
 		if pages > 100 {
@@ -57,6 +68,12 @@ func readHistory(t *testing.T, ts *testServer, path string) []version {
 		}
 		if err := validBundle(r.Body); err != nil {
 			t.Errorf("history %s: the Bundle is not valid R4: %v", next, err)
+		}
+		if n, ok := get(r.JSON, "total").(json.Number); ok != (first && pages == 0) {
+			t.Errorf("history %s: page %d has total %v", next, pages, get(r.JSON, "total"))
+		} else if ok {
+			v, _ := n.Int64()
+			total = int(v)
 		}
 		next = ""
 		links, _ := r.JSON["link"].([]any)

@@ -31,7 +31,8 @@ const (
 // next links.
 const CursorParam = "_cursor"
 
-// History returns a page of versions, newest first.
+// History returns a page of versions, newest first; the first page
+// counts the versions the request selects (HistoryPage.Total).
 func (e *Engine) History(ctx context.Context, req HistoryRequest) (*HistoryPage, error) {
 	in := InteractionHistorySystem
 	if req.Type != "" {
@@ -60,6 +61,9 @@ func (e *Engine) History(ctx context.Context, req HistoryRequest) (*HistoryPage,
 			return nil, err
 		}
 	}
+	// The first page says how many versions there are, as a search's
+	// total does; the pages after it need not count them again.
+	q.Total = q.Cursor == ""
 	page, err := e.store.History(ctx, q)
 	if err != nil {
 		return nil, err

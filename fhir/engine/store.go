@@ -74,6 +74,9 @@ type HistoryQuery struct {
 	Cursor string
 	// Count is the page size.
 	Count int
+	// Total asks for the number of versions the query selects, on every
+	// page, whatever Cursor and Count.
+	Total bool
 }
 
 // HistoryPage is one page of history, newest first.
@@ -81,6 +84,9 @@ type HistoryPage struct {
 	Versions []*fhir.Resource
 	// Next is the cursor of the following page, "" on the last page.
 	Next string
+	// Total is the number of versions the query selects, or -1 when not
+	// asked for.
+	Total int
 }
 
 // SearchResult is one page of a search.

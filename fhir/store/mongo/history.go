@@ -17,15 +17,19 @@ import (
 // _id of its last version, so a page costs the same at any depth and no
 // server-local state is kept.
 func (s *Store) History(ctx context.Context, q engine.HistoryQuery) (*engine.HistoryPage, error) {
-	if q.Count <= 0 {
-		return &engine.HistoryPage{}, nil
+	page := &engine.HistoryPage{Total: -1}
+	conds := historyConds(q)
+	if q.Total {
+		// Counted before the page is read: a version committed in
+		// between is listed and not counted.
+		n, err := s.vers.CountDocuments(ctx, and(conds))
+		if err != nil {
+			return nil, storeErr("count history", err)
+		}
+		page.Total = int(n)
 	}
-	conds := []bson.D{}
-	switch {
-	case q.ID != "":
-		conds = append(conds, bson.D{{Key: "r", Value: string(q.Type) + "/" + string(q.ID)}})
-	case q.Type != "":
-		conds = append(conds, bson.D{{Key: "t", Value: string(q.Type)}})
+	if q.Count <= 0 {
+		return page, nil
 	}
 	if q.Cursor != "" {
 		seq, id, ok := decodeHistoryCursor(q.Cursor)
@@ -37,6 +41,36 @@ func (s *Store) History(ctx context.Context, q engine.HistoryQuery) (*engine.His
 			bson.D{{Key: "q", Value: bson.D{{Key: "$lt", Value: seq}}}},
 			bson.D{{Key: "q", Value: seq}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: id}}}},
 		}}})
+	}
+	cur, err := s.vers.Find(ctx, and(conds), options.Find().
+		SetSort(bson.D{{Key: "q", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(q.Count+1)))
+	if err != nil {
+		return nil, storeErr("read history", err)
+	}
+	var docs []verDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, storeErr("read history", err)
+	}
+	for i := range docs {
+		if len(page.Versions) == q.Count {
+			last := docs[i-1]
+			page.Next = encodeHistoryCursor(last.Seq, last.Key)
+			break
+		}
+		page.Versions = append(page.Versions, docs[i].resource())
+	}
+	return page, nil
+}
+
+// historyConds returns the conditions on versions that q selects,
+// whatever its cursor.
+func historyConds(q engine.HistoryQuery) []bson.D {
+	conds := []bson.D{}
+	switch {
+	case q.ID != "":
+		conds = append(conds, bson.D{{Key: "r", Value: string(q.Type) + "/" + string(q.ID)}})
+	case q.Type != "":
+		conds = append(conds, bson.D{{Key: "t", Value: string(q.Type)}})
 	}
 	if !q.Since.IsZero() {
 		conds = append(conds, bson.D{{Key: "ts", Value: bson.D{{Key: "$gte", Value: ceilMillis(q.Since.UnixMilli(), q.Since.Nanosecond())}}}})
@@ -51,25 +85,7 @@ func (s *Store) History(ctx context.Context, q engine.HistoryQuery) (*engine.His
 				bson.D{{Key: "te", Value: bson.D{{Key: "$gt", Value: q.AtStart.UnixMilli()}}}},
 			}}})
 	}
-	cur, err := s.vers.Find(ctx, and(conds), options.Find().
-		SetSort(bson.D{{Key: "q", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(q.Count+1)))
-	if err != nil {
-		return nil, storeErr("read history", err)
-	}
-	var docs []verDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, storeErr("read history", err)
-	}
-	page := &engine.HistoryPage{}
-	for i := range docs {
-		if len(page.Versions) == q.Count {
-			last := docs[i-1]
-			page.Next = encodeHistoryCursor(last.Seq, last.Key)
-			break
-		}
-		page.Versions = append(page.Versions, docs[i].resource())
-	}
-	return page, nil
+	return conds
 }
 
 // ceilMillis returns Unix milliseconds ms rounded up when the instant has

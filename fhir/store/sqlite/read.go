@@ -9,7 +9,8 @@ import (
 	"github.com/cpms-fhir/cpms/fhir"
 )
 
-// querier is what searches need: the read pool, or a write transaction.
+// querier is what searches and histories need: the read pool, or a
+// transaction.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row

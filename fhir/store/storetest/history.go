@@ -141,7 +141,36 @@ func testHistoryScopes(t *testing.T, s engine.Store) {
 	}
 	for _, sc := range append(scopes, scope{"other type", organization, ""}, scope{"other instance", organization, "c"}) {
 		got := walk(t, s, sc.query(1000))
-		checkVersions(t, sc.name+" history", got, expectHistory(log, sc.query(1000)))
+		want := expectHistory(log, sc.query(1000))
+		checkVersions(t, sc.name+" history", got, want)
+		checkTotal(t, s, sc.name+" history", sc.query(1000), len(want))
+	}
+}
+
+// checkTotal checks that q counts want versions when asked, with and
+// without a page, on its first page and on the next.
+func checkTotal(t *testing.T, s engine.Store, what string, q engine.HistoryQuery, want int) {
+	t.Helper()
+	q.Total = true
+	for _, count := range []int{0, 2} {
+		q.Count, q.Cursor = count, ""
+		for page := 0; page < 2; page++ {
+			p, err := s.History(t.Context(), q)
+			if err != nil {
+				t.Fatalf("%s, counted: %v", what, err)
+			}
+			if p.Total != want {
+				t.Errorf("%s, Count %d, page %d: Total %d, want %d", what, count, page, p.Total, want)
+			}
+			if p.Next == "" {
+				break
+			}
+			q.Cursor = p.Next
+		}
+	}
+	q.Total, q.Count, q.Cursor = false, 2, ""
+	if p, err := s.History(t.Context(), q); err != nil || p.Total != -1 {
+		t.Errorf("%s, not counted: Total %v, %v; want -1", what, p, err)
 	}
 }
 
@@ -289,6 +318,7 @@ func testHistorySince(t *testing.T, s engine.Store) {
 			want := expectHistory(log, q)
 			what := fmt.Sprintf("%s history since %s", sc.name, since.Format(time.RFC3339Nano))
 			checkVersions(t, what, walk(t, s, q), want)
+			checkTotal(t, s, what, q, len(want))
 			q.Count = 2
 			checkVersions(t, what+" by pages of 2", walk(t, s, q), want)
 		}
@@ -330,6 +360,7 @@ func testHistoryAt(t *testing.T, s engine.Store) {
 			what := fmt.Sprintf("%s history at [%s, %s)", sc.name, rg[0].Format(time.RFC3339Nano), rg[1].Format(time.RFC3339Nano))
 			want := expectHistory(log, q)
 			checkVersions(t, what, walk(t, s, q), want)
+			checkTotal(t, s, what, q, len(want))
 			q.Count = 2
 			checkVersions(t, what+" by pages of 2", walk(t, s, q), want)
 		}
