@@ -38,9 +38,11 @@ func (s *Server) history(c *gin.Context, t fhir.ResourceType, id fhir.ID) error 
 		next.Set(engine.CursorParam, page.Next)
 		b.Link = append(b.Link, bundleLink{"next", withQuery(self, next)})
 	}
-	versions, err := s.eng.Shape(t, params, page.Versions)
-	if err != nil {
-		return err
+	versions := page.Versions
+	if params.Get("_summary") != "count" { // the total alone: nothing to shape
+		if versions, err = s.eng.Shape(t, params, page.Versions); err != nil {
+			return err
+		}
 	}
 	b.Entry = make([]bundleEntry, 0, len(versions))
 	for _, r := range versions {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -184,6 +185,15 @@ func TestHistory(t *testing.T) {
 			}
 			got := readHistory(t, ts, path)
 			compareVersions(t, path, got, tc.want)
+		}
+	}
+	// _count=0 and _summary=count ask for the total alone.
+	for _, q := range []string{"_count=0", "_summary=count", "_summary=count&_count=3"} {
+		r := ts.do(http.MethodGet, "/fhir/Patient/_history?"+q, nil)
+		wantStatus(t, r, http.StatusOK)
+		want := len(only(func(v version) bool { return strings.HasPrefix(v.ref, "Patient/") }))
+		if n, _ := get(r.JSON, "total").(json.Number); n.String() != strconv.Itoa(want) || get(r.JSON, "entry") != nil {
+			t.Errorf("history ?%s: total %v, entries %v; want %d and none", q, get(r.JSON, "total"), get(r.JSON, "entry"), want)
 		}
 	}
 	wantStatus(t, ts.do(http.MethodGet, "/fhir/Patient/nobody/_history", nil), http.StatusNotFound)

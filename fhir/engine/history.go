@@ -118,6 +118,10 @@ func parseHistory(req HistoryRequest) (HistoryQuery, error) {
 				Code: fhir.IssueNotSupported, Diagnostics: "_list is not supported in history", Expression: []string{"_list"}}}}
 		}
 	}
+	if req.Params.Get("_summary") == "count" {
+		// As in a search: the total alone.
+		q.Count = 0
+	}
 	return q, nil
 }
 
