@@ -379,13 +379,17 @@ func compatible(v, t *model.Type) bool {
 }
 
 // lists returns the values of a repeating element and, if any, the
-// parallel list of their ids and extensions.
+// parallel list of their ids and extensions, of one length.
 func lists(obj map[string]any, et model.ElementType) (vals, exts []any) {
 	vals, _ = obj[et.JSONName].([]any)
 	if et.ExtName != "" {
 		exts, _ = obj[et.ExtName].([]any)
 	}
-	return vals, exts
+	if exts == nil {
+		return vals, nil
+	}
+	n := max(len(vals), len(exts))
+	return pad(vals, n), pad(exts, n)
 }
 
 // length returns the number of values of a repeating element (a

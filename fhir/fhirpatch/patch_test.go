@@ -160,3 +160,14 @@ func TestUnchanged(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+// TestUnevenLists: a list of primitives given only by their extensions
+// (no list of values, which valid FHIR JSON has as nulls) is read as
+// nulls.
+func TestUnevenLists(t *testing.T) {
+	const p = `{"resourceType":"Patient","name":[{"_given":[{"id":"a"},{"id":"b"}]}]}`
+	got := apply(t, p, doc(op("delete", "Patient.name.given[0]"), op("replace", "Patient.name.given[0]", valuePart(`"valueString":"Bea"`))))
+	if want := `{"resourceType":"Patient","name":[{"given":["Bea"]}]}`; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
