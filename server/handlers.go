@@ -119,16 +119,14 @@ func (s *Server) conditionalUpdate(c *gin.Context, t fhir.ResourceType) error {
 }
 
 func (s *Server) patch(c *gin.Context, t fhir.ResourceType, id fhir.ID) error {
-	format := patchFormat(c.Request)
 	return s.writeBody(c, http.StatusOK, func(ctx context.Context, body []byte, ifMatch int64) (*engine.Result, error) {
-		return s.eng.Patch(ctx, t, id, format, body, ifMatch)
+		return s.eng.Patch(ctx, t, id, patchFormat(c.Request, body), body, ifMatch)
 	})
 }
 
 func (s *Server) conditionalPatch(c *gin.Context, t fhir.ResourceType) error {
-	format := patchFormat(c.Request)
 	return s.writeBody(c, http.StatusOK, func(ctx context.Context, body []byte, ifMatch int64) (*engine.Result, error) {
-		return s.eng.ConditionalPatch(ctx, t, criteria(c), format, body, ifMatch)
+		return s.eng.ConditionalPatch(ctx, t, criteria(c), patchFormat(c.Request, body), body, ifMatch)
 	})
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"mime"
 	"net/http"
 	"strconv"
@@ -215,10 +216,13 @@ func parseETag(h string) (int64, bool) {
 
 // patchFormat is the language of a PATCH body, by its Content-Type (which
 // checkBodyType accepted): FHIRPath Patch in FHIR JSON, JSON Patch
-// otherwise, as when the type is missing.
-func patchFormat(r *http.Request) engine.PatchFormat {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); jsonTypes[mt] {
-		return engine.FHIRPathPatch
+// otherwise, as when the type is missing. A JSON array, which no FHIR
+// resource is, sent as plain JSON (as many HTTP clients label any JSON)
+// is a JSON Patch.
+func patchFormat(r *http.Request, body []byte) engine.PatchFormat {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if !jsonTypes[mt] || mt != mediaFHIRJSON && bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("[")) {
+		return engine.JSONPatch
 	}
-	return engine.JSONPatch
+	return engine.FHIRPathPatch
 }

@@ -32,10 +32,13 @@ func TestJSONPatch(t *testing.T) {
 	if str(r.JSON, "identifier", 0, "value") != "1" {
 		t.Errorf("untouched elements lost: %s", r.Body)
 	}
-	// Without a Content-Type, a PATCH is a JSON Patch.
-	r = patch(`[{"op":"test","path":"/gender","value":"female"}]`, "Content-Type", "")
-	wantStatus(t, r, http.StatusOK)
-	checkVersion(t, r, "Patient", "jp", "2")
+	// Without a Content-Type, or as plain JSON, a JSON array is a JSON
+	// Patch.
+	for _, ct := range []string{"", "application/json"} {
+		r = patch(`[{"op":"test","path":"/gender","value":"female"}]`, "Content-Type", ct)
+		wantStatus(t, r, http.StatusOK)
+		checkVersion(t, r, "Patient", "jp", "2")
+	}
 	// A patch of the server's meta changes nothing the server owns.
 	r = patch(`[{"op":"replace","path":"/meta/versionId","value":"77"}]`)
 	wantStatus(t, r, http.StatusOK)
