@@ -1,8 +1,6 @@
 package fhirpatch
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -21,9 +19,9 @@ import (
 // KindUnprocessable *fhir.Error whose issue locates the operation's part.
 // The result is not validated: the caller validates it as any write.
 func (p *Patch) Apply(resource []byte) ([]byte, error) {
-	root, err := decode(resource)
+	root, err := fhir.DecodeJSON(resource)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("fhirpatch: the resource is not a JSON object: %w", err)
 	}
 	rt, _ := root["resourceType"].(string)
 	t := model.Lookup(rt)
@@ -38,20 +36,10 @@ func (p *Patch) Apply(resource []byte) ([]byte, error) {
 	prune(root)
 	// Written again, an unchanged resource would differ in the order of
 	// its properties only, and be stored as a new version.
-	if before, err := decode(resource); err == nil && reflect.DeepEqual(before, root) {
+	if before, err := fhir.DecodeJSON(resource); err == nil && reflect.DeepEqual(before, root) {
 		return resource, nil
 	}
 	return encode(root, t), nil
-}
-
-func decode(resource []byte) (map[string]any, error) {
-	d := json.NewDecoder(bytes.NewReader(resource))
-	d.UseNumber()
-	var m map[string]any
-	if err := d.Decode(&m); err != nil {
-		return nil, fmt.Errorf("fhirpatch: the resource is not a JSON object: %w", err)
-	}
-	return m, nil
 }
 
 func (op *operation) apply(root map[string]any) error {
@@ -142,7 +130,7 @@ func container(it fhirpath.Item) (map[string]any, *model.Type) {
 		return e, it.Type()
 	}
 	exts, _ := loc.Parent[loc.ExtKey].([]any)
-	exts = pad(exts, length(loc.Parent, model.ElementType{JSONName: loc.Key, ExtName: loc.ExtKey}))
+	exts = pad(exts, length(loc.Parent, properties(loc)))
 	exts[loc.Index] = e
 	loc.Parent[loc.ExtKey] = exts
 	return e, it.Type()
@@ -193,7 +181,7 @@ func (op *operation) delete(items fhirpath.Collection) error {
 	if loc == nil {
 		return op.fail("path", "the path %s selects the resource itself, which a patch cannot delete", op.path)
 	}
-	et := model.ElementType{JSONName: loc.Key, ExtName: loc.ExtKey}
+	et := properties(loc)
 	if loc.Index < 0 {
 		delete(loc.Parent, loc.Key)
 		if loc.ExtKey != "" {
@@ -281,7 +269,13 @@ func (op *operation) list(root map[string]any, items fhirpath.Collection) (list,
 			return list{}, op.fail("path", "the path %s selects elements of more than one list", op.path)
 		}
 	}
-	return list{first.Parent, first.Element, model.ElementType{JSONName: first.Key, ExtName: first.ExtKey}}, nil
+	return list{first.Parent, first.Element, properties(first)}, nil
+}
+
+// properties returns the JSON properties of the value at loc: its own
+// and its id and extensions'.
+func properties(loc *fhirpath.Location) model.ElementType {
+	return model.ElementType{JSONName: loc.Key, ExtName: loc.ExtKey}
 }
 
 func (op *operation) emptyList(root map[string]any) (list, error) {

@@ -1,7 +1,6 @@
 package fhirpatch
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -61,10 +60,8 @@ var required = map[string][]string{
 // JSON, one parameter named "operation" per operation. A document that is
 // not one is a KindInvalid *fhir.Error whose issues locate the faults.
 func Parse(body []byte) (*Patch, error) {
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	var doc map[string]any
-	if err := d.Decode(&doc); err != nil {
+	doc, err := fhir.DecodeJSON(body)
+	if err != nil {
 		return nil, invalid("", "the body is not a JSON object: a FHIRPath Patch is a Parameters resource")
 	}
 	if rt, _ := doc["resourceType"].(string); rt != "Parameters" {
@@ -109,15 +106,9 @@ func parseOperation(at string, x any) (*operation, error) {
 	parts, _ := m["part"].([]any)
 	op := &operation{at: at, partAt: map[string]string{}, index: -1, source: -1, destination: -1}
 	var pathSrc string
-	for j, px := range parts {
-		pat := at + ".part[" + strconv.Itoa(j) + "]"
-		pm, ok := px.(map[string]any)
-		if !ok {
-			return nil, invalid(pat, "a part must be a JSON object")
-		}
-		name, _ := pm["name"].(string)
+	err := eachPart(at, parts, func(pat, name string, pm map[string]any) error {
 		if _, dup := op.partAt[name]; dup {
-			return nil, invalid(pat+".name", "the part %s is given twice", name)
+			return invalid(pat+".name", "the part %s is given twice", name)
 		}
 		op.partAt[name] = pat
 		var err error
@@ -142,9 +133,10 @@ func parseOperation(at string, x any) (*operation, error) {
 		default:
 			err = invalid(pat+".name", "unknown part %q: type, path, name, value, index, source or destination", name)
 		}
-		if err != nil {
-			return nil, err
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if op.kind == "" {
 		return nil, &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError, Code: fhir.IssueRequired,
@@ -162,6 +154,24 @@ func parseOperation(at string, x any) (*operation, error) {
 	}
 	op.path = expr
 	return op, nil
+}
+
+// eachPart calls f with each part of parts (those of the parameter or
+// part at at), its location and its name, until f fails; a part that is
+// not an object fails.
+func eachPart(at string, parts []any, f func(pat, name string, pm map[string]any) error) error {
+	for j, px := range parts {
+		pat := at + ".part[" + strconv.Itoa(j) + "]"
+		pm, ok := px.(map[string]any)
+		if !ok {
+			return invalid(pat, "a part must be a JSON object")
+		}
+		name, _ := pm["name"].(string)
+		if err := f(pat, name, pm); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // stringPart reads the string value[x] of a part.
@@ -207,21 +217,18 @@ func parseValue(at string, pm map[string]any) (*value, error) {
 			if !ok {
 				return nil, invalid(at+".part", "part must be an array")
 			}
-			for j, px := range parts {
-				pat := at + ".part[" + strconv.Itoa(j) + "]"
-				sub, ok := px.(map[string]any)
-				if !ok {
-					return nil, invalid(pat, "a part must be a JSON object")
-				}
-				name, _ := sub["name"].(string)
+			err := eachPart(at, parts, func(pat, name string, sub map[string]any) error {
 				if name == "" {
-					return nil, invalid(pat, "a part of a value needs the name of the element it gives")
+					return invalid(pat, "a part of a value needs the name of the element it gives")
 				}
 				sv, err := parseValue(pat, sub)
-				if err != nil {
-					return nil, err
+				if err == nil {
+					v.parts = append(v.parts, namedValue{name, sv})
 				}
-				v.parts = append(v.parts, namedValue{name, sv})
+				return err
+			})
+			if err != nil {
+				return nil, err
 			}
 			found = append(found, k)
 		case strings.HasPrefix(k, "value") && len(k) > len("value"):
