@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -217,7 +218,10 @@ func TestEverything(t *testing.T) {
 	}{
 		{http.MethodGet, "/fhir/Patient/nobody/$everything", "", http.StatusNotFound, "nobody"},
 		{http.MethodGet, "/fhir/Patient/p2/$everything", "", http.StatusGone, "deleted"},
-		{http.MethodGet, "/fhir/Patient/p1/$everything?start=2020-01-01", "", http.StatusNotImplemented, "start"},
+		{http.MethodGet, "/fhir/Patient/p1/$everything?start=2020-13-01", "", http.StatusBadRequest, "start"},
+		{http.MethodGet, "/fhir/Patient/p1/$everything?end=last-year", "", http.StatusBadRequest, "end"},
+		{http.MethodGet, "/fhir/Patient/p1/$everything?start=2020&start=2021", "", http.StatusBadRequest, "once"},
+		{http.MethodGet, "/fhir/Patient/p1/$everything?start=2021-01-01&end=2020-12-31", "", http.StatusBadRequest, "before start"},
 		{http.MethodGet, "/fhir/Patient/p1/$everything?code=X", "", http.StatusBadRequest, "code"},
 		{http.MethodGet, "/fhir/Patient/p1/$everything?_since=yesterday", "", http.StatusBadRequest, "_since"},
 		{http.MethodGet, "/fhir/Patient/p1/$everything?_type=Organization", "", http.StatusBadRequest, "Organization"},
@@ -230,6 +234,148 @@ func TestEverything(t *testing.T) {
 			body = tc.body
 		}
 		r := ts.do(tc.method, tc.path, body)
+		if r.Status != tc.status || !strings.Contains(string(r.Body), tc.says) || str(r.JSON, "resourceType") != "OperationOutcome" {
+			t.Errorf("%s %s: %d %.300s, want %d saying %q", tc.method, tc.path, r.Status, r.Body, tc.status, tc.says)
+		}
+	}
+}
+
+// TestEverythingCareDates: start and end keep the records of care in the
+// window, by each type's care date (an Observation's effective time, an
+// Encounter's period, a MedicationRequest's authoring), with those that
+// have none (a Condition, an undated Observation, the patient), in every
+// page, by GET and by POST.
+func TestEverythingCareDates(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	obs := func(id, effective string) string {
+		return `{"resourceType":"Observation","id":"` + id + `","status":"final","code":{"text":"weight"},"subject":{"reference":"Patient/p1"}` + effective + `}`
+	}
+	med := func(id, authored string) string {
+		return `{"resourceType":"MedicationRequest","id":"` + id + `","status":"active","intent":"order","medicationCodeableConcept":{"text":"miglustat"},` +
+			`"subject":{"reference":"Patient/p1"},"authoredOn":"` + authored + `"}`
+	}
+	for _, r := range []struct{ path, body string }{
+		{"/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1"}`},
+		{"/fhir/Observation/o2019", obs("o2019", `,"effectiveDateTime":"2019-06-01"`)},
+		{"/fhir/Observation/o2020", obs("o2020", `,"effectiveDateTime":"2020-06-01T10:30:00+02:00"`)},
+		{"/fhir/Observation/o2021", obs("o2021", `,"effectivePeriod":{"start":"2021-02-01","end":"2021-03-01"}`)},
+		{"/fhir/Observation/undated", obs("undated", ``)},
+		{"/fhir/Encounter/across", `{"resourceType":"Encounter","id":"across","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"IMP"},` +
+			`"subject":{"reference":"Patient/p1"},"period":{"start":"2019-12-20","end":"2020-01-05"}}`},
+		{"/fhir/Condition/c1", `{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/p1"},"onsetDateTime":"2005-01-01",` +
+			`"code":{"coding":[{"system":"https://www.orpha.net","code":"ORPHA:558"}]}}`},
+		{"/fhir/MedicationRequest/m2018", med("m2018", "2018-03-03")},
+		{"/fhir/MedicationRequest/m2020", med("m2020", "2020-12-31T23:00:00Z")},
+	} {
+		wantStatus(t, ts.do(http.MethodPut, r.path, r.body), http.StatusCreated)
+	}
+	always := []string{"Condition/c1", "Observation/undated", "Patient/p1"}
+	with := func(refs ...string) []string {
+		out := append(slices.Clone(always), refs...)
+		slices.Sort(out)
+		return out
+	}
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		{"start=2020-01-01&end=2020-12-31", with("Encounter/across", "MedicationRequest/m2020", "Observation/o2020")},
+		{"start=2020", with("Encounter/across", "MedicationRequest/m2020", "Observation/o2020", "Observation/o2021")},
+		{"end=2019-12", with("Encounter/across", "MedicationRequest/m2018", "Observation/o2019")},
+		{"start=2021-02-15&end=2021-02-15", with("Observation/o2021")},
+		{"end=2017", with()},
+		{"start=2020-01-01&end=2020-12-31&_type=Observation,MedicationRequest", []string{"MedicationRequest/m2020", "Observation/o2020", "Observation/undated"}},
+	} {
+		got, _ := searchAll(t, ts, "/fhir/Patient/p1/$everything?"+tc.query)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.query, got, tc.want)
+		}
+		// In pages of two, each next link keeps the window.
+		got, links := searchAll(t, ts, "/fhir/Patient/p1/$everything?_count=2&"+tc.query)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s, by pages of 2: %v, want %v", tc.query, got, tc.want)
+		}
+		for _, l := range links {
+			q, _ := url.ParseQuery(l[strings.IndexByte(l, '?')+1:])
+			for _, name := range []string{"start", "end"} {
+				if want, _ := url.ParseQuery(tc.query); q.Get(name) != want.Get(name) {
+					t.Errorf("%s: next link %s has %s=%q", tc.query, l, name, q.Get(name))
+				}
+			}
+		}
+	}
+	r := ts.do(http.MethodPost, "/fhir/Patient/p1/$everything", `{"resourceType":"Parameters","parameter":[`+
+		`{"name":"start","valueDate":"2020-01-01"},{"name":"end","valueDate":"2020-12-31"}]}`)
+	wantStatus(t, r, http.StatusOK)
+	if got, want := entryRefs(r, "match"), with("Encounter/across", "MedicationRequest/m2020", "Observation/o2020"); !slices.Equal(got, want) {
+		t.Errorf("POST with Parameters: %v, want %v", got, want)
+	}
+	// An Encounter's $everything takes the window too.
+	r = ts.do(http.MethodGet, "/fhir/Encounter/across/$everything?start=2021", nil)
+	wantStatus(t, r, http.StatusOK)
+	if got := entryRefs(r, "match"); len(got) != 0 {
+		t.Errorf("Encounter/across/$everything?start=2021: %v, want nothing", got)
+	}
+	r = ts.do(http.MethodGet, "/fhir/Encounter/across/$everything?start=2020", nil)
+	if got := entryRefs(r, "match"); !slices.Equal(got, []string{"Encounter/across"}) {
+		t.Errorf("Encounter/across/$everything?start=2020: %v", got)
+	}
+}
+
+// TestEverythingOfPatients: Patient/$everything, at type level, answers
+// for the patients that _id names, by GET and POST, in pages; without
+// them it is refused, as R4 asks when no patient context names one.
+func TestEverythingOfPatients(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	compartmentFixture(t, ts)
+	both := []string{"Condition/c1", "Encounter/e1", "Observation/o1", "Observation/o2", "Observation/o3", "Patient/p1", "Patient/p2"}
+
+	r := ts.do(http.MethodGet, "/fhir/Patient/$everything?_id=p1,p2", nil)
+	wantStatus(t, r, http.StatusOK)
+	if got := entryRefs(r, "match"); !slices.Equal(got, both) {
+		t.Errorf("matches %v, want %v", got, both)
+	}
+	if got, want := entryRefs(r, "include"), []string{"Organization/org", "Practitioner/dr"}; !slices.Equal(got, want) {
+		t.Errorf("included %v, want %v", got, want)
+	}
+	got, links := searchAll(t, ts, "/fhir/Patient/$everything?_id=p2&_id=p1&_count=3")
+	if !slices.Equal(got, both) {
+		t.Errorf("by pages of 3: %v, want %v", got, both)
+	}
+	if len(links) != 2 || !strings.HasPrefix(links[0], "/fhir/Patient/$everything?") || !strings.Contains(links[0], "_id=") {
+		t.Errorf("next links %v", links)
+	}
+	r = ts.do(http.MethodPost, "/fhir/Patient/$everything", `{"resourceType":"Parameters","parameter":[{"name":"_id","valueString":"p2"},{"name":"_type","valueCode":"Observation"}]}`)
+	wantStatus(t, r, http.StatusOK)
+	if got, want := entryRefs(r, "match"), []string{"Observation/o2", "Observation/o3"}; !slices.Equal(got, want) {
+		t.Errorf("POST _id=p2, _type=Observation: %v, want %v", got, want)
+	}
+	// The other patient a record names (o2's performer p1) is not
+	// brought in by the references of p2's records.
+	if got := entryRefs(r, "include"); len(got) != 0 {
+		t.Errorf("POST _id=p2, _type=Observation included %v", got)
+	}
+
+	many := make([]string, 101)
+	for i := range many {
+		many[i] = "p" + strconv.Itoa(i)
+	}
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		says         string
+	}{
+		{http.MethodGet, "/fhir/Patient/$everything", http.StatusBadRequest, "_id"},
+		{http.MethodGet, "/fhir/Patient/$everything?_id=p1,nobody", http.StatusNotFound, "nobody"},
+		{http.MethodGet, "/fhir/Patient/$everything?_id=p1,no%20body", http.StatusBadRequest, "_id"},
+		{http.MethodGet, "/fhir/Patient/$everything?_id=" + strings.Join(many, ","), http.StatusBadRequest, "at most 100"},
+		{http.MethodGet, "/fhir/Patient/p1/$everything?_id=p2", http.StatusBadRequest, "_id"},
+		{http.MethodGet, "/fhir/Encounter/$everything", http.StatusNotFound, ""},
+		{http.MethodDelete, "/fhir/Patient/$everything?_id=p1", http.StatusMethodNotAllowed, ""},
+	} {
+		r := ts.do(tc.method, tc.path, nil)
 		if r.Status != tc.status || !strings.Contains(string(r.Body), tc.says) || str(r.JSON, "resourceType") != "OperationOutcome" {
 			t.Errorf("%s %s: %d %.300s, want %d saying %q", tc.method, tc.path, r.Status, r.Body, tc.status, tc.says)
 		}

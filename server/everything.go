@@ -13,10 +13,11 @@ import (
 	"github.com/cpms-fhir/cpms/fhir/engine"
 )
 
-// everything answers $everything on a Patient or an Encounter, by GET
-// with query parameters or POST with a Parameters body (or none): a
-// searchset Bundle, paged like a search, whose next links carry the
-// operation's own parameters.
+// everything answers $everything on a Patient or an Encounter, or on the
+// Patients that _id names (id empty: Patient/$everything), by GET with
+// query parameters or POST with a Parameters body (or none): a searchset
+// Bundle, paged like a search, whose next links carry the operation's
+// own parameters.
 func (s *Server) everything(c *gin.Context, t fhir.ResourceType, id fhir.ID) error {
 	params := c.Request.URL.Query()
 	if c.Request.Method == http.MethodPost && (c.Request.ContentLength > 0 || c.Request.ContentLength == -1) {
@@ -32,7 +33,11 @@ func (s *Server) everything(c *gin.Context, t fhir.ResourceType, id fhir.ID) err
 	if err != nil {
 		return err
 	}
-	return s.writeSearchset(c, page, "/"+string(t)+"/"+string(id)+"/$everything", params)
+	path := "/" + string(t) + "/$everything"
+	if id != "" {
+		path = "/" + string(t) + "/" + string(id) + "/$everything"
+	}
+	return s.writeSearchset(c, page, path, params)
 }
 
 // parametersInto adds the primitive values of a Parameters body to params,

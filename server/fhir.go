@@ -113,6 +113,11 @@ func (s *Server) route(c *gin.Context, seg []string) error {
 			return s.termOperation(c, t, "", seg[1])
 		case s.isSDCOperation(t, seg[1]):
 			return s.sdcOperation(c, t, "")
+		case seg[1] == "$everything" && t == "Patient":
+			if is(http.MethodGet, http.MethodHead, http.MethodPost) {
+				return s.everything(c, t, "")
+			}
+			return methodNotAllowed(c, http.MethodGet, http.MethodPost)
 		case strings.HasPrefix(seg[1], "$") || strings.HasPrefix(seg[1], "_"):
 			return notFoundPath(c.Request.URL.Path)
 		}

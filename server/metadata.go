@@ -142,8 +142,8 @@ func (s *Server) capabilityStatement(base string) *capability {
 		Documentation: "Every resource type of FHIR R4, versioned, validated against the base specification on every write, " +
 			"and searchable by every R4 search parameter (chains, _has, composites, _include, _revinclude, _sort, cursor paging). " +
 			"Conditional create, update, patch and delete select by any search. " +
-			"Searches in the five R4 compartments (Patient/[id]/[type], Patient/[id]/*) and $everything on Patient and Encounter " +
-			"(_since, _type, _count; the care dates start and end are not supported).",
+			"Searches in the five R4 compartments (Patient/[id]/[type], Patient/[id]/*) and $everything on Patient and Encounter, and on the patients _id names (Patient/$everything) " +
+			"(start, end, _since, _type, _count).",
 		Security: &capSecurity{CORS: true, Description: "Access control is not enforced yet: the server binds to loopback by default."},
 	}
 	if s.opts.Terminology != nil {

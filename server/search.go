@@ -37,7 +37,7 @@ func (s *Server) searchCompartment(c *gin.Context, owner fhir.ResourceType, id f
 	if err != nil {
 		return err
 	}
-	req := engine.SearchRequest{Params: params, Strict: preferStrict(c.Request), Compartment: owner, Owner: id}
+	req := engine.SearchRequest{Params: params, Strict: preferStrict(c.Request), Compartment: owner, Owners: []fhir.ID{id}}
 	if typ != "*" {
 		req.Type = fhir.ResourceType(typ)
 	}

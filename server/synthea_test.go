@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cpms-fhir/cpms/fhir"
 	"github.com/cpms-fhir/cpms/fhir/engine"
@@ -257,5 +259,80 @@ func TestSyntheaSearch(t *testing.T) {
 	}
 	if want := d.count("Condition", func(c map[string]any) bool { return refOf(c["subject"]) == "Patient/"+pid }); included != want {
 		t.Errorf("_revinclude=Condition:subject: %d included, want %d", included, want)
+	}
+
+	syntheaCareDates(t, ts, d, pid)
+}
+
+// syntheaCareDates checks $everything with start and end on a Synthea
+// patient against the raw files: of the types asked for, the
+// Observations, Encounters, MedicationRequests and Immunizations whose
+// care date overlaps the year of the patient's middle encounter, and all
+// their Conditions, which have no care date.
+func syntheaCareDates(t *testing.T, ts *testServer, d *syntheaData, pid string) {
+	t.Helper()
+	mine := func(r map[string]any) bool {
+		return refOf(r["subject"]) == "Patient/"+pid || refOf(r["patient"]) == "Patient/"+pid
+	}
+	var starts []string
+	for _, e := range d.byType["Encounter"] {
+		if mine(e) {
+			starts = append(starts, str(e, "period", "start"))
+		}
+	}
+	if len(starts) == 0 {
+		t.Fatalf("Patient/%s has no encounters", pid)
+	}
+	slices.Sort(starts)
+	year := starts[len(starts)/2][:4]
+	from, err := time.Parse(time.DateOnly, year+"-01-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := from.AddDate(1, 0, 0)
+	// overlaps: [lo, hi] (to the second) meets [from, to).
+	overlaps := func(lo, hi string) bool {
+		l, err1 := time.Parse(time.RFC3339, lo)
+		h, err2 := time.Parse(time.RFC3339, hi)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("dates %q %q: %v %v", lo, hi, err1, err2)
+		}
+		return h.Add(time.Second).After(from) && l.Before(to)
+	}
+	at := func(field string) func(r map[string]any) bool {
+		return func(r map[string]any) bool { v := str(r, field); return overlaps(v, v) }
+	}
+	want := map[string]int{}
+	for typ, in := range map[fhir.ResourceType]func(r map[string]any) bool{
+		"Observation":       at("effectiveDateTime"),
+		"MedicationRequest": at("authoredOn"),
+		"Immunization":      at("occurrenceDateTime"),
+		"Encounter":         func(r map[string]any) bool { return overlaps(str(r, "period", "start"), str(r, "period", "end")) },
+		"Condition":         func(map[string]any) bool { return true },
+	} {
+		if n := d.count(typ, func(r map[string]any) bool { return mine(r) && in(r) }); n > 0 {
+			want[string(typ)] = n
+		}
+	}
+	got := map[string]int{}
+	path := "/fhir/Patient/" + pid + "/$everything?_type=Observation,MedicationRequest,Immunization,Encounter,Condition&_count=100&start=" + year + "&end=" + year
+	for page := 0; path != ""; page++ {
+		if page > 1000 {
+			t.Fatal("$everything: more than 1000 pages")
+		}
+		r := ts.do("GET", path, nil)
+		wantStatus(t, r, 200)
+		entries, _ := r.JSON["entry"].([]any)
+		for _, e := range entries {
+			if get(e, "search", "mode") == "match" {
+				got[str(e, "resource", "resourceType")]++
+			}
+		}
+		path = linkOf(r, "next")
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("$everything of Patient/%s in %s: %v, want %v", pid, year, got, want)
+	} else {
+		t.Logf("$everything of Patient/%s in %s: %v", pid, year, got)
 	}
 }

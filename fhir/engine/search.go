@@ -24,12 +24,16 @@ type SearchRequest struct {
 	// Strict refuses unknown parameters (Prefer: handling=strict) instead
 	// of ignoring them.
 	Strict bool
-	// Compartment and Owner, when set, search in the compartment of
-	// Compartment/Owner (GET [base]/Patient/1/Observation): Type is one
-	// of the compartment's resource types, or empty for all of them
-	// (Patient/1/*, where _type may choose among them).
+	// Compartment and Owners, when set, search in the compartments of
+	// Compartment/Owners[i] (GET [base]/Patient/1/Observation has one
+	// owner): Type is one of the compartment's resource types, or empty
+	// for all of them (Patient/1/*, where _type may choose among them).
 	Compartment fhir.ResourceType
-	Owner       fhir.ID
+	Owners      []fhir.ID
+	// Clauses are added to those of Params: the selections of an
+	// operation that no search parameter names ($everything's care
+	// dates).
+	Clauses []search.Clause
 }
 
 // SearchPage is one page of a search.
@@ -75,9 +79,13 @@ func (e *Engine) Search(ctx context.Context, req SearchRequest) (*SearchPage, er
 		return nil, err
 	}
 	if comp != nil {
-		q.Clauses = append(q.Clauses, search.Clause{Param: search.CompartmentParam, Type: search.TypeReference,
-			Values: []search.Value{{Type: comp.Code, ID: req.Owner}}})
+		owners := make([]search.Value, len(req.Owners))
+		for i, id := range req.Owners {
+			owners[i] = search.Value{Type: comp.Code, ID: id}
+		}
+		q.Clauses = append(q.Clauses, search.Clause{Param: search.CompartmentParam, Type: search.TypeReference, Values: owners})
 	}
+	q.Clauses = append(q.Clauses, req.Clauses...)
 	if err := e.checkPending(q); err != nil {
 		return nil, err
 	}
@@ -125,8 +133,13 @@ func (e *Engine) compartment(req SearchRequest) (*search.Compartment, []fhir.Res
 		}
 		return nil, nil, fhir.Errorf(fhir.KindNotFound, "%s has no compartment: R4 defines those of %s", req.Compartment, strings.Join(owners, ", "))
 	}
-	if !req.Owner.Valid() {
-		return nil, nil, notFound(req.Compartment, req.Owner)
+	if len(req.Owners) == 0 {
+		return nil, nil, fhir.Errorf(fhir.KindInvalid, "a search in the %s compartment names its owner", c.Code)
+	}
+	for _, id := range req.Owners {
+		if !id.Valid() {
+			return nil, nil, notFound(req.Compartment, id)
+		}
 	}
 	if req.Type == "" {
 		return c, c.Types(), nil

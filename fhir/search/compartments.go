@@ -114,27 +114,34 @@ func CompartmentOf(code fhir.ResourceType) *Compartment {
 }
 
 // CompartmentParts returns the clauses one of which a resource of type t
-// matches when it is in the compartment that cl, a clause on
-// CompartmentParam, names by its value (Type the owner's type, ID its
-// id): a reference clause on each parameter through which the definition
-// puts t in the compartment, and an _id clause when t is the owner's
-// type. It returns nil when resources of type t are never in that
-// compartment, and an error when cl does not name one.
+// matches when it is in one of the compartments that cl, a clause on
+// CompartmentParam, names by its values (each an owner: Type the owner's
+// type, the same for all, ID its id): a reference clause on each
+// parameter through which the definition puts t in the compartment, and
+// an _id clause when t is the owner's type. It returns nil when resources
+// of type t are never in such a compartment, and an error when cl does
+// not name one.
 func CompartmentParts(t fhir.ResourceType, cl *Clause) ([]Clause, error) {
-	if len(cl.Values) != 1 || cl.Modifier != ModNone || cl.Missing != nil {
-		return nil, fmt.Errorf("search: a compartment clause names one owner, without modifier")
+	if len(cl.Values) == 0 || cl.Modifier != ModNone || cl.Missing != nil {
+		return nil, fmt.Errorf("search: a compartment clause names its owners, without modifier")
 	}
-	owner := cl.Values[0]
-	c := CompartmentOf(owner.Type)
-	if c == nil || owner.ID == "" {
-		return nil, fmt.Errorf("search: %s/%s owns no compartment", owner.Type, owner.ID)
+	code := cl.Values[0].Type
+	c := CompartmentOf(code)
+	owners := make([]Value, len(cl.Values))
+	ids := make([]Value, len(cl.Values))
+	for i, owner := range cl.Values {
+		if c == nil || owner.Type != code || owner.ID == "" {
+			return nil, fmt.Errorf("search: %s/%s owns no compartment of %s", owner.Type, owner.ID, code)
+		}
+		owners[i] = Value{Type: owner.Type, ID: owner.ID}
+		ids[i] = Value{Code: string(owner.ID)}
 	}
 	var parts []Clause
 	for _, p := range c.members[t] {
-		parts = append(parts, Clause{Param: p, Type: TypeReference, Values: []Value{{Type: owner.Type, ID: owner.ID}}})
+		parts = append(parts, Clause{Param: p, Type: TypeReference, Values: owners})
 	}
 	if t == c.Code {
-		parts = append(parts, Clause{Param: "_id", Type: TypeToken, Values: []Value{{Code: string(owner.ID)}}})
+		parts = append(parts, Clause{Param: "_id", Type: TypeToken, Values: ids})
 	}
 	return parts, nil
 }

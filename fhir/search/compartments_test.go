@@ -65,6 +65,9 @@ func TestCompartmentParts(t *testing.T) {
 		{"Observation", owner("Patient", "p1"), []Clause{ref("subject"), ref("performer")}},
 		{"Patient", owner("Patient", "p1"), []Clause{ref("link"), {Param: "_id", Type: TypeToken, Values: []Value{{Code: "p1"}}}}},
 		{"Organization", owner("Patient", "p1"), nil},
+		{"Patient", &Clause{Param: CompartmentParam, Type: TypeReference, Values: []Value{{Type: "Patient", ID: "p1"}, {Type: "Patient", ID: "p2"}}},
+			[]Clause{{Param: "link", Type: TypeReference, Values: []Value{{Type: "Patient", ID: "p1"}, {Type: "Patient", ID: "p2"}}},
+				{Param: "_id", Type: TypeToken, Values: []Value{{Code: "p1"}, {Code: "p2"}}}}},
 	} {
 		got, err := CompartmentParts(tc.typ, tc.cl)
 		if err != nil {
@@ -75,7 +78,9 @@ func TestCompartmentParts(t *testing.T) {
 		}
 	}
 	for _, bad := range []*Clause{owner("Organization", "o"), owner("Patient", ""),
-		{Param: CompartmentParam, Type: TypeReference, Values: []Value{{Type: "Patient", ID: "a"}, {Type: "Patient", ID: "b"}}}} {
+		{Param: CompartmentParam, Type: TypeReference},
+		{Param: CompartmentParam, Type: TypeReference, Values: []Value{{Type: "Patient", ID: "a"}, {Type: "Practitioner", ID: "b"}}},
+		{Param: CompartmentParam, Type: TypeReference, Values: []Value{{Type: "Patient", ID: "a"}, {Type: "Patient", ID: ""}}}} {
 		if _, err := CompartmentParts("Observation", bad); err == nil {
 			t.Errorf("%v: no error", bad.Values)
 		}

@@ -43,6 +43,8 @@ func (c *compiler) clause(t fhir.ResourceType, cl *search.Clause) (test, error) 
 		return c.has(t, cl)
 	case cl.Param == search.CompartmentParam:
 		return c.compartment(t, cl)
+	case cl.Param == search.CareDateParam:
+		return c.careDate(t, cl)
 	case cl.Missing != nil:
 		return missing(cl)
 	}
@@ -81,6 +83,25 @@ func (c *compiler) compartment(t fhir.ResourceType, cl *search.Clause) (test, er
 	if len(parts) == 0 {
 		return constTest(false), nil
 	}
+	return c.anyPart(t, parts)
+}
+
+// careDate compiles a clause on search.CareDateParam: a resource of type t
+// matches when its care date matches the clause's value, or when it has
+// none (search.CareDateParts).
+func (c *compiler) careDate(t fhir.ResourceType, cl *search.Clause) (test, error) {
+	parts, err := search.CareDateParts(t, cl)
+	if err != nil {
+		return nil, invalidSearch(cl.Param, "%s", err.Error())
+	}
+	if len(parts) == 0 {
+		return constTest(true), nil
+	}
+	return c.anyPart(t, parts)
+}
+
+// anyPart compiles parts into a test that matches when one of them does.
+func (c *compiler) anyPart(t fhir.ResourceType, parts []search.Clause) (test, error) {
 	x := &anyTest{}
 	for i := range parts {
 		pt, err := c.clause(t, &parts[i])

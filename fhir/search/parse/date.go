@@ -28,6 +28,16 @@ func (p *parser) date(def *search.Param, s string) (search.Value, error) {
 	return search.Value{Prefix: pfx, DateLo: lo, DateHi: hi}, nil
 }
 
+// DateValue returns the date search value prefix+s, as a date search
+// parameter takes it: s is a FHIR date or dateTime (see date).
+func DateValue(prefix search.Prefix, s string) (search.Value, error) {
+	lo, hi, err := dateRange(s)
+	if err != nil {
+		return search.Value{}, err
+	}
+	return search.Value{Prefix: prefix, DateLo: lo, DateHi: hi}, nil
+}
+
 // dateRange returns the span of a FHIR date or dateTime in Unix
 // milliseconds, the end rounded up.
 func dateRange(s string) (lo, hi int64, err error) {

@@ -30,17 +30,22 @@ const maxKeys = 10000
 func filterOf(cl *search.Clause, chain, has map[string]bool) (bson.D, bool) {
 	present := bson.D{{Key: "k", Value: key(kindPresent, cl.Param)}}
 	switch {
-	case cl.Param == search.CompartmentParam && len(cl.Values) == 1:
-		// The references to the owner through any parameter of the
-		// compartment's definition, or the owner itself: the server then
-		// tests which parameters count for each candidate's type.
-		owner := cl.Values[0]
-		ref := string(owner.Type) + "/" + string(owner.ID)
-		var keys []string
-		for _, p := range search.CompartmentParams(owner.Type) {
-			keys = append(keys, key(kindRef, p, ref))
+	case cl.Param == search.CompartmentParam && len(cl.Values) > 0:
+		// The references to the owners through any parameter of the
+		// compartment's definition, or the owners themselves: the server
+		// then tests which parameters count for each candidate's type.
+		var keys, owners []string
+		for _, owner := range cl.Values {
+			ref := string(owner.Type) + "/" + string(owner.ID)
+			owners = append(owners, ref)
+			for _, p := range search.CompartmentParams(owner.Type) {
+				keys = append(keys, key(kindRef, p, ref))
+			}
 		}
-		return or(bson.A{in("k", keys), bson.D{{Key: "_id", Value: ref}}}), false
+		return or(bson.A{in("k", keys), in("_id", owners)}), false
+	case cl.Param == search.CareDateParam:
+		// A date range, tested in the server (package match).
+		return nil, false
 	case cl.Has != nil:
 		if len(has) > maxKeys {
 			return nil, false

@@ -107,6 +107,8 @@ func (c *searcher) compile(t fhir.ResourceType, cl *search.Clause) (*matcher, er
 		return c.union(t, cl)
 	case cl.Param == search.CompartmentParam:
 		return c.compartment(t, cl)
+	case cl.Param == search.CareDateParam:
+		return c.careDate(t, cl)
 	}
 	return c.compileStored(t, cl)
 }
@@ -121,8 +123,28 @@ func (c *searcher) compartment(t fhir.ResourceType, cl *search.Clause) (*matcher
 	if len(parts) == 0 {
 		return constMatcher(false), nil
 	}
+	return c.anyPart(t, parts)
+}
+
+// careDate matches the resources of type t whose care date matches cl, a
+// clause on search.CareDateParam, or that have none
+// (search.CareDateParts).
+func (c *searcher) careDate(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
+	parts, err := search.CareDateParts(t, cl)
+	if err != nil {
+		return nil, invalidSearch(cl.Param, "%s", err.Error())
+	}
+	if len(parts) == 0 {
+		return constMatcher(true), nil
+	}
+	return c.anyPart(t, parts)
+}
+
+// anyPart matches the resources of type t that match one of parts.
+func (c *searcher) anyPart(t fhir.ResourceType, parts []search.Clause) (*matcher, error) {
 	ms := make([]*matcher, len(parts))
 	for i := range parts {
+		var err error
 		if ms[i], err = c.compile(t, &parts[i]); err != nil {
 			return nil, err
 		}

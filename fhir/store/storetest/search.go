@@ -30,6 +30,7 @@ var searchTests = []test{
 	{name: "Missing", run: testSearchMissing},
 	{name: "Unions", run: testSearchUnions},
 	{name: "Compartments", run: testSearchCompartments},
+	{name: "CareDates", run: testSearchCareDates},
 	{name: "Chains", run: testSearchChains},
 	{name: "ReverseChains", run: testSearchReverseChains},
 	{name: "ChainPages", run: testSearchChainPages},
