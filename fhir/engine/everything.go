@@ -142,7 +142,11 @@ func everythingParams(in url.Values, typeLevel bool) (url.Values, []fhir.ID, []s
 		case "_format", "_pretty":
 			// Shape the response; handled by the HTTP layer.
 		default:
-			return nil, nil, nil, invalid(fhir.IssueNotSupported, name, "$everything takes start, end, _count, _since and _type, not %s", quoteShort(name))
+			takes := "start, end, _count, _since and _type"
+			if typeLevel {
+				takes = "_id, " + takes
+			}
+			return nil, nil, nil, invalid(fhir.IssueNotSupported, name, "$everything takes %s, not %s", takes, quoteShort(name))
 		}
 	}
 	if typeLevel && len(owners) == 0 {

@@ -49,7 +49,9 @@
 // cursors. _id and _lastUpdated are answered from the resource table. A
 // clause on a compartment (search.CompartmentParts) is the OR of
 // reference clauses on the parameters of the compartment's definition,
-// and of _id for the owner's type, as a union is of its parts.
+// and of _id for the owners' type, as a union is of its parts; a clause
+// on care dates (search.CareDateParts), the OR of the value on the
+// type's care date and that date missing.
 //
 // Writes go through one connection in serialised transactions, committed
 // in groups, which write the log through internal/walvfs (the frames of a
