@@ -164,7 +164,7 @@ func (c *searcher) compileStored(t fhir.ResourceType, cl *search.Clause) (*match
 	}
 	switch cl.Type {
 	case search.TypeToken:
-		return c.token(t, cl)
+		return c.token(t, []string{cl.Param}, cl)
 	case search.TypeString:
 		return c.str(cl.Param, []int64{paramKey(t, cl.Param)}, cl.Modifier, cl.Values)
 	case search.TypeDate:
@@ -189,17 +189,23 @@ func (c *searcher) compileStored(t fhir.ResourceType, cl *search.Clause) (*match
 // for a clause that selects resources by the values they lack (:not,
 // :missing=true), on all of them.
 //
-// A string clause that selects by the values a resource has is one
-// condition on the rows of all the parts (k IN ...): one SELECT and one
-// count to plan it rather than one per part.
+// A string or token clause on values is one condition on the rows of all
+// the parts (k IN ..., v IN ...): one SELECT and one count to plan it
+// rather than one per part. A token clause with :not is then NOT EXISTS
+// over the rows of all the parts, which is its meaning on the union.
 func (c *searcher) union(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
 	parts := search.UnionOf(t, cl.Param)
-	if cl.Type == search.TypeString && cl.Missing == nil && len(cl.Values) > 0 {
-		ks := make([]int64, len(parts))
-		for i, p := range parts {
-			ks[i] = paramKey(t, p)
+	if cl.Missing == nil && len(cl.Values) > 0 {
+		switch cl.Type {
+		case search.TypeString:
+			ks := make([]int64, len(parts))
+			for i, p := range parts {
+				ks[i] = paramKey(t, p)
+			}
+			return c.str(cl.Param, ks, cl.Modifier, cl.Values)
+		case search.TypeToken:
+			return c.token(t, parts, cl)
 		}
-		return c.str(cl.Param, ks, cl.Modifier, cl.Values)
 	}
 	ms := make([]*matcher, len(parts))
 	for i, p := range parts {
@@ -320,7 +326,10 @@ func constMatcher(all bool) *matcher {
 	}}
 }
 
-func (c *searcher) token(t fhir.ResourceType, cl *search.Clause) (*matcher, error) {
+// token matches a token clause on the rows of params: the clause's own
+// parameter, or the parts of a union (a resource matches when one of
+// them has one of the values; with :not, when none has any).
+func (c *searcher) token(t fhir.ResourceType, params []string, cl *search.Clause) (*matcher, error) {
 	switch cl.Modifier {
 	case search.ModNone, search.ModNot:
 	case search.ModText:
@@ -328,11 +337,19 @@ func (c *searcher) token(t fhir.ResourceType, cl *search.Clause) (*matcher, erro
 		for i, v := range cl.Values {
 			texts[i] = search.Value{Text: v.Text}
 		}
-		return c.str(textParam(cl.Param), []int64{paramKey(t, textParam(cl.Param))}, search.ModNone, texts)
+		ks := make([]int64, len(params))
+		for i, p := range params {
+			ks[i] = paramKey(t, textParam(p))
+		}
+		return c.str(textParam(cl.Param), ks, search.ModNone, texts)
 	case search.ModOfType:
 		derived := *cl
 		derived.Param, derived.Modifier = cl.Param+search.SuffixOfType, search.ModNone
-		return c.token(t, &derived)
+		ofType := make([]string, len(params))
+		for i, p := range params {
+			ofType[i] = p + search.SuffixOfType
+		}
+		return c.token(t, ofType, &derived)
 	case search.ModIn, search.ModNotIn, search.ModAbove, search.ModBelow:
 		return nil, fhir.Errorf(fhir.KindNotImplemented,
 			"the modifier :%s of %s needs the terminology service, which the server does not have yet", cl.Modifier, cl.Param)
@@ -343,17 +360,20 @@ func (c *searcher) token(t fhir.ResourceType, cl *search.Clause) (*matcher, erro
 	if cl.Param == paramID {
 		return c.id(t, cl.Values, not), nil
 	}
-	// One condition per column, with the keys of all the values for it.
+	// One condition per column, with the keys of all the values (of all
+	// the parameters) for it.
 	a := c.alias()
 	drivable := true
 	keys := map[string][]any{}
 	var codes []any // the v keys of the values matched on sv
-	for _, v := range cl.Values {
-		tm := tokenTerm(t, cl.Param, v)
-		drivable = drivable && tm.col != "k"
-		keys[tm.col] = append(keys[tm.col], tm.key)
-		if tm.col == "sv" {
-			codes = append(codes, tm.code)
+	for _, p := range params {
+		for _, v := range cl.Values {
+			tm := tokenTerm(t, p, v)
+			drivable = drivable && tm.col != "k"
+			keys[tm.col] = append(keys[tm.col], tm.key)
+			if tm.col == "sv" {
+				codes = append(codes, tm.code)
+			}
 		}
 	}
 	var parts []func(q *sq)
@@ -391,8 +411,8 @@ func (c *searcher) token(t fhir.ResourceType, cl *search.Clause) (*matcher, erro
 			p(q)
 		})
 	}
-	if len(cl.Values) == 1 {
-		tm := tokenTerm(t, cl.Param, cl.Values[0])
+	if len(cl.Values) == 1 && len(params) == 1 {
+		tm := tokenTerm(t, params[0], cl.Values[0])
 		m.walk = func(q *sq, w string) {
 			q.w("token " + w + " WHERE ")
 			tm.cond(q, w)
@@ -670,7 +690,7 @@ func (c *searcher) reference(t fhir.ResourceType, cl *search.Clause) (*matcher, 
 	case search.ModIdentifier:
 		derived := *cl
 		derived.Param, derived.Type, derived.Modifier = cl.Param+search.SuffixIdentifier, search.TypeToken, search.ModNone
-		return c.token(t, &derived)
+		return c.token(t, []string{derived.Param}, &derived)
 	default:
 		return nil, badModifier(cl)
 	}

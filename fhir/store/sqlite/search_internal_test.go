@@ -308,3 +308,56 @@ func TestMixPlansUseIndexes(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenUnionReadsOnce: a token clause on a union (Patient's telecom:
+// telecom, email and phone) reads the rows of all its parts in one
+// statement of the index, as for one parameter, and finds the values of
+// each part.
+func TestTokenUnionReadsOnce(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	ctx := t.Context()
+	err := s.Write(ctx, func(tx engine.Tx) error {
+		for i := range 6 {
+			param := []string{"phone", "email", "telecom"}[i%3]
+			idx := &search.Index{Tokens: []search.Token{{Param: param, System: "phone", Code: fmt.Sprint("0", i)}}}
+			if err := tx.Put(ctx, &fhir.Resource{Type: "Patient", ID: fhir.ID(fmt.Sprint("p", i)), Version: 1, Method: fhir.MethodPost,
+				LastUpdated: tx.Now(), Body: []byte(`{}`)}, idx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := "phone"
+	for _, tc := range []struct {
+		name   string
+		values []search.Value
+		mod    search.Modifier
+		want   int
+	}{
+		{"codes", []search.Value{{Code: "00"}, {Code: "01"}, {Code: "02"}}, search.ModNone, 3},
+		{"system|code", []search.Value{{System: &sys, Code: "04"}, {System: &sys, Code: "05"}}, search.ModNone, 2},
+		{"system|", []search.Value{{System: &sys}}, search.ModNone, 6},
+		{"not", []search.Value{{Code: "00"}, {Code: "04"}}, search.ModNot, 4},
+	} {
+		var res *engine.SearchResult
+		stmts, _ := traced(func() {
+			res, err = s.Search(ctx, &search.Query{Types: []fhir.ResourceType{"Patient"}, Count: 10, Total: search.TotalAccurate,
+				Clauses: []search.Clause{{Param: "telecom", Type: search.TypeToken, Modifier: tc.mod, Values: tc.values}}})
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if len(res.Resources) != tc.want {
+			t.Errorf("%s: %d matches, want %d", tc.name, len(res.Resources), tc.want)
+		}
+		for _, q := range stmts {
+			if n := strings.Count(q, "FROM token"); n > 1 {
+				t.Errorf("%s: a statement reads the token index %d times:\n%s", tc.name, n, q)
+			}
+		}
+	}
+}
