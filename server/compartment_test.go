@@ -381,3 +381,31 @@ func TestEverythingOfPatients(t *testing.T) {
 		}
 	}
 }
+
+// TestEverythingInOneBundle: without _count, $everything answers the whole
+// record in one Bundle ("unless the client requests otherwise, the server
+// returns the entire result set in a single bundle"), past the page size
+// of searches; with _count, in pages.
+func TestEverythingInOneBundle(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	wantStatus(t, ts.do(http.MethodPut, "/fhir/Patient/p1", `{"resourceType":"Patient","id":"p1"}`), http.StatusCreated)
+	const n = 60
+	for i := range n {
+		wantStatus(t, ts.do(http.MethodPost, "/fhir/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"weight"},`+
+			`"subject":{"reference":"Patient/p1"},"valueQuantity":{"value":`+strconv.Itoa(40+i)+`}}`), http.StatusCreated)
+	}
+	r := ts.do(http.MethodGet, "/fhir/Patient/p1/$everything", nil)
+	wantStatus(t, r, http.StatusOK)
+	if got := len(entryRefs(r, "match")); got != n+1 || linkOf(r, "next") != "" {
+		t.Errorf("without _count: %d matches, next %q; want %d in one Bundle", got, linkOf(r, "next"), n+1)
+	}
+	r = ts.do(http.MethodGet, "/fhir/Observation?subject=Patient/p1", nil)
+	if got := len(entryRefs(r, "match")); got >= n || linkOf(r, "next") == "" {
+		t.Errorf("a search without _count: %d matches, next %q; want its default page", got, linkOf(r, "next"))
+	}
+	got, links := searchAll(t, ts, "/fhir/Patient/p1/$everything?_count=25")
+	if len(got) != n+1 || len(links) != 2 {
+		t.Errorf("_count=25: %d matches over %d next links, want %d over 2", len(got), len(links), n+1)
+	}
+}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -67,7 +68,11 @@ func (e *Engine) Everything(ctx context.Context, req EverythingRequest) (*Search
 			return nil, err
 		}
 	}
-	page, err := e.Search(ctx, SearchRequest{Params: params, Compartment: req.Type, Owners: owners, Clauses: window})
+	// "Unless the client requests otherwise, the server returns the
+	// entire result set in a single bundle": without _count, pages are
+	// the largest the server serves.
+	page, err := e.Search(ctx, SearchRequest{Params: params, Compartment: req.Type, Owners: owners, Clauses: window,
+		DefaultCount: math.MaxInt32})
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,9 @@ type SearchRequest struct {
 	// operation that no search parameter names ($everything's care
 	// dates).
 	Clauses []search.Clause
+	// DefaultCount, when set, is the page size without _count, in place
+	// of the server's (still capped by its largest page).
+	DefaultCount int
 }
 
 // SearchPage is one page of a search.
@@ -74,6 +77,9 @@ func (e *Engine) Search(ctx context.Context, req SearchRequest) (*SearchPage, er
 	}
 	opts := e.parseOpts
 	opts.Strict = req.Strict
+	if req.DefaultCount > 0 {
+		opts.DefaultCount = req.DefaultCount
+	}
 	q, err := parse.Parse(e.params, types, req.Params, opts)
 	if err != nil {
 		return nil, err
