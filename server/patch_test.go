@@ -135,6 +135,21 @@ func TestFHIRPathPatch(t *testing.T) {
 	r = patch(fhirPathPatch(fhirPathOp("replace", "Patient.birthDate", `{"name":"value","valueDate":"1930-01-01"}`)))
 	wantStatus(t, r, http.StatusOK)
 	checkVersion(t, r, "Patient", "fp", "2")
+	// A date no one knows: its data-absent-reason in place of the value,
+	// which the validator takes and a read gives back.
+	r = patch(fhirPathPatch(fhirPathOp("replace", "Patient.birthDate",
+		`{"name":"value","_valueDate":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"unknown"}]}}`)))
+	wantStatus(t, r, http.StatusOK)
+	checkVersion(t, r, "Patient", "fp", "3")
+	if get(r.JSON, "birthDate") != nil || str(r.JSON, "_birthDate", "extension", 0, "valueCode") != "unknown" {
+		t.Errorf("birth date replaced by its absent reason: %s", r.Body)
+	}
+	r = patch(fhirPathPatch(fhirPathOp("replace", "Patient.birthDate", `{"name":"value","valueDate":"1930-01-01"}`)))
+	wantStatus(t, r, http.StatusOK)
+	checkVersion(t, r, "Patient", "fp", "4")
+	if str(r.JSON, "birthDate") != "1930-01-01" || get(r.JSON, "_birthDate") != nil {
+		t.Errorf("birth date given again: %s", r.Body)
+	}
 
 	refused := []struct {
 		name, body string
@@ -162,8 +177,8 @@ func TestFHIRPathPatch(t *testing.T) {
 			t.Errorf("%s: issues at %q, want %s: %s", tc.name, expressions(t, r), tc.at, r.Body)
 		}
 	}
-	if n := ts.historyCount("/fhir/Patient/fp/_history"); n != 2 {
-		t.Errorf("%d versions, want 2: a refused patch stored something", n)
+	if n := ts.historyCount("/fhir/Patient/fp/_history"); n != 4 {
+		t.Errorf("%d versions, want 4: a refused patch stored something", n)
 	}
 
 	// In a transaction, a PATCH entry carries its Parameters as the

@@ -18,7 +18,9 @@
 // value[x] and must be of a type the element takes; anonymous types
 // (backbone elements such as Patient.contact) are given as parts naming
 // their children. Primitive values keep their ids and extensions
-// ("_given") aligned with the values in every list operation.
+// ("_given") aligned with the values in every list operation, and a
+// primitive may be given by its id and extensions alone (_valueDate
+// holding a data-absent-reason, without valueDate).
 //
 // The result is not validated here: the server validates it as it does
 // any update.

@@ -241,6 +241,19 @@ func parseValue(at string, pm map[string]any) (*value, error) {
 				v.ext = e
 			}
 			found = append(found, k)
+		case strings.HasPrefix(k, "_value") && len(k) > len("_value") && pm[k[1:]] == nil:
+			// A primitive given by its id and extensions alone, such as
+			// the data-absent-reason of a date no one knows.
+			t := valueType(k[len("_value"):])
+			if t == nil || t.Kind != model.Primitive {
+				return nil, invalid(at+"."+k, "%s is not the id and extensions of a value of a FHIR primitive type", k)
+			}
+			e, ok := x.(map[string]any)
+			if !ok {
+				return nil, invalid(at+"."+k, "%s must be an object (the id and extensions of the value)", k)
+			}
+			v.typ, v.ext = t, e
+			found = append(found, k[1:])
 		case strings.HasPrefix(k, "_value") || k == "name" || k == "id" || k == "extension" || k == "modifierExtension":
 		default:
 			return nil, invalid(at+"."+k, "unknown property %s in a part", k)

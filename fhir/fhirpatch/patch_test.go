@@ -129,6 +129,9 @@ func TestRefused(t *testing.T) {
 		{"move past the end", doc(op("move", "Patient.name", index("source", 0), index("destination", 2))), fhir.KindUnprocessable, "Parameters.parameter[0].part[3]"},
 		{"insert below a computed value", doc(op("insert", "Patient.name.family.first().upper().extension", valuePart(`"valueExtension":{"url":"http://example.org/x","valueCode":"y"}`), index("index", 0))), fhir.KindUnprocessable, "Parameters.parameter[0].part[1]"},
 		{"insert into what is not a list", doc(op("insert", "Patient.active", valuePart(`"valueBoolean":true`), index("index", 0))), fhir.KindUnprocessable, "Parameters.parameter[0].part[1]"},
+		{"extensions of a complex type", doc(op("replace", "Patient.name[0]", valuePart(`"_valueHumanName":{"id":"x"}`))), fhir.KindInvalid, "Parameters.parameter[0].part[2]._valueHumanName"},
+		{"extensions not an object", doc(op("replace", "Patient.active", valuePart(`"_valueBoolean":[{"id":"x"}]`))), fhir.KindInvalid, "Parameters.parameter[0].part[2]._valueBoolean"},
+		{"extensions of another type", doc(op("replace", "Patient.active", valuePart(`"_valueDate":{"id":"x"}`))), fhir.KindUnprocessable, "Parameters.parameter[0].part[2]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := fhirpatch.Parse([]byte(tc.patch))
@@ -169,5 +172,33 @@ func TestUnevenLists(t *testing.T) {
 	got := apply(t, p, doc(op("delete", "Patient.name.given[0]"), op("replace", "Patient.name.given[0]", valuePart(`"valueString":"Bea"`))))
 	if want := `{"resourceType":"Patient","name":[{"given":["Bea"]}]}`; got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+// TestValueOfExtensionsOnly: a value given by its id and extensions alone
+// (_valueDate without valueDate), as FHIR JSON allows for any primitive,
+// puts the extensions in place of a value: alone on an element that does
+// not repeat, as a null with its extensions in a list.
+func TestValueOfExtensionsOnly(t *testing.T) {
+	absent := `{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"unknown"}]}`
+	for _, tc := range []struct{ name, resource, patch, want string }{
+		{"replace a date", `{"resourceType":"Patient","birthDate":"1970"}`,
+			doc(op("replace", "Patient.birthDate", valuePart(`"_valueDate":`+absent))),
+			`{"resourceType":"Patient","_birthDate":` + absent + `}`},
+		{"add a date", `{"resourceType":"Patient"}`,
+			doc(op("add", "Patient", name("birthDate"), valuePart(`"_valueDate":`+absent))),
+			`{"resourceType":"Patient","_birthDate":` + absent + `}`},
+		{"insert into a list", `{"resourceType":"Patient","name":[{"given":["Ann","Cy"]}]}`,
+			doc(op("insert", "Patient.name[0].given", valuePart(`"_valueString":`+absent), index("index", 1))),
+			`{"resourceType":"Patient","name":[{"given":["Ann",null,"Cy"],"_given":[null,` + absent + `,null]}]}`},
+		{"value and extensions", `{"resourceType":"Patient"}`,
+			doc(op("add", "Patient", name("gender"), valuePart(`"valueCode":"other","_valueCode":{"id":"g"}`))),
+			`{"resourceType":"Patient","gender":"other","_gender":{"id":"g"}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := apply(t, tc.resource, tc.patch); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
 	}
 }
