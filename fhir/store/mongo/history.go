@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"encoding/base64"
+	"slices"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -19,25 +20,47 @@ import (
 func (s *Store) History(ctx context.Context, q engine.HistoryQuery) (*engine.HistoryPage, error) {
 	page := &engine.HistoryPage{Total: -1}
 	conds := historyConds(q)
+	var newest *verDoc
+	if q.Count > 0 {
+		var err error
+		if page.Versions, page.Next, newest, err = s.historyPage(ctx, conds, q); err != nil {
+			return nil, err
+		}
+	}
+	if s.afterHistoryPage != nil {
+		s.afterHistoryPage()
+	}
 	if q.Total {
-		// Counted before the page is read: a version committed in
-		// between is listed and not counted.
-		n, err := s.vers.CountDocuments(ctx, and(conds))
+		// Counted after the page is read, up to the newest version of a
+		// first page: a version committed in between, which the page
+		// does not list, is not counted either.
+		counted := conds
+		if newest != nil && q.Cursor == "" {
+			counted = append(slices.Clip(conds), bson.D{{Key: "$or", Value: bson.A{
+				bson.D{{Key: "q", Value: bson.D{{Key: "$lt", Value: newest.Seq}}}},
+				bson.D{{Key: "q", Value: newest.Seq}, {Key: "_id", Value: bson.D{{Key: "$lte", Value: newest.Key}}}},
+			}}})
+		}
+		n, err := s.vers.CountDocuments(ctx, and(counted))
 		if err != nil {
 			return nil, storeErr("count history", err)
 		}
 		page.Total = int(n)
 	}
-	if q.Count <= 0 {
-		return page, nil
-	}
+	return page, nil
+}
+
+// historyPage reads the q.Count versions that conds select after q's
+// cursor, newest first, the cursor of the page after them, and the
+// newest of them (nil for none).
+func (s *Store) historyPage(ctx context.Context, conds []bson.D, q engine.HistoryQuery) ([]*fhir.Resource, string, *verDoc, error) {
 	if q.Cursor != "" {
 		seq, id, ok := decodeHistoryCursor(q.Cursor)
 		if !ok {
-			return nil, &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
+			return nil, "", nil, &fhir.Error{Kind: fhir.KindInvalid, Issues: []fhir.Issue{{Severity: fhir.SeverityError,
 				Code: fhir.IssueInvalid, Diagnostics: "the paging cursor is not valid", Expression: []string{engine.CursorParam}}}}
 		}
-		conds = append(conds, bson.D{{Key: "$or", Value: bson.A{
+		conds = append(slices.Clip(conds), bson.D{{Key: "$or", Value: bson.A{
 			bson.D{{Key: "q", Value: bson.D{{Key: "$lt", Value: seq}}}},
 			bson.D{{Key: "q", Value: seq}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: id}}}},
 		}}})
@@ -45,21 +68,26 @@ func (s *Store) History(ctx context.Context, q engine.HistoryQuery) (*engine.His
 	cur, err := s.vers.Find(ctx, and(conds), options.Find().
 		SetSort(bson.D{{Key: "q", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(q.Count+1)))
 	if err != nil {
-		return nil, storeErr("read history", err)
+		return nil, "", nil, storeErr("read history", err)
 	}
 	var docs []verDoc
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, storeErr("read history", err)
+		return nil, "", nil, storeErr("read history", err)
 	}
+	var versions []*fhir.Resource
+	next := ""
 	for i := range docs {
-		if len(page.Versions) == q.Count {
+		if len(versions) == q.Count {
 			last := docs[i-1]
-			page.Next = encodeHistoryCursor(last.Seq, last.Key)
+			next = encodeHistoryCursor(last.Seq, last.Key)
 			break
 		}
-		page.Versions = append(page.Versions, docs[i].resource())
+		versions = append(versions, docs[i].resource())
 	}
-	return page, nil
+	if len(docs) == 0 {
+		return nil, "", nil, nil
+	}
+	return versions, next, &docs[0], nil
 }
 
 // historyConds returns the conditions on versions that q selects,

@@ -73,6 +73,9 @@ type Store struct {
 	// crashAfterCommit, set by tests, stops a commit at its commit point,
 	// as a server killed there would.
 	crashAfterCommit func() error
+	// afterHistoryPage, set by tests, runs between the reading of a
+	// history page and the count of its total.
+	afterHistoryPage func()
 }
 
 var _ engine.Store = (*Store)(nil)
