@@ -211,11 +211,7 @@ func TestEverything(t *testing.T) {
 	}
 
 	wantStatus(t, ts.do(http.MethodDelete, "/fhir/Patient/p2", nil), http.StatusNoContent)
-	for _, tc := range []struct {
-		method, path, body string
-		status             int
-		says               string
-	}{
+	wantRefused(t, ts, []refusal{
 		{http.MethodGet, "/fhir/Patient/nobody/$everything", "", http.StatusNotFound, "nobody"},
 		{http.MethodGet, "/fhir/Patient/p2/$everything", "", http.StatusGone, "deleted"},
 		{http.MethodGet, "/fhir/Patient/p1/$everything?start=2020-13-01", "", http.StatusBadRequest, "start"},
@@ -228,7 +224,21 @@ func TestEverything(t *testing.T) {
 		{http.MethodGet, "/fhir/Organization/org/$everything", "", http.StatusNotFound, "Patient and Encounter"},
 		{http.MethodPost, "/fhir/Patient/p1/$everything", `{"resourceType":"Patient"}`, http.StatusBadRequest, "Parameters"},
 		{http.MethodDelete, "/fhir/Patient/p1/$everything", "", http.StatusMethodNotAllowed, ""},
-	} {
+	})
+}
+
+// refusal is a request the server must refuse with status, in an
+// OperationOutcome that says says.
+type refusal struct {
+	method, path, body string
+	status             int
+	says               string
+}
+
+// wantRefused sends each request and checks its refusal.
+func wantRefused(t *testing.T, ts *testServer, cases []refusal) {
+	t.Helper()
+	for _, tc := range cases {
 		var body any
 		if tc.body != "" {
 			body = tc.body
@@ -362,24 +372,15 @@ func TestEverythingOfPatients(t *testing.T) {
 	for i := range many {
 		many[i] = "p" + strconv.Itoa(i)
 	}
-	for _, tc := range []struct {
-		method, path string
-		status       int
-		says         string
-	}{
-		{http.MethodGet, "/fhir/Patient/$everything", http.StatusBadRequest, "_id"},
-		{http.MethodGet, "/fhir/Patient/$everything?_id=p1,nobody", http.StatusNotFound, "nobody"},
-		{http.MethodGet, "/fhir/Patient/$everything?_id=p1,no%20body", http.StatusBadRequest, "_id"},
-		{http.MethodGet, "/fhir/Patient/$everything?_id=" + strings.Join(many, ","), http.StatusBadRequest, "at most 100"},
-		{http.MethodGet, "/fhir/Patient/p1/$everything?_id=p2", http.StatusBadRequest, "_id"},
-		{http.MethodGet, "/fhir/Encounter/$everything", http.StatusNotFound, ""},
-		{http.MethodDelete, "/fhir/Patient/$everything?_id=p1", http.StatusMethodNotAllowed, ""},
-	} {
-		r := ts.do(tc.method, tc.path, nil)
-		if r.Status != tc.status || !strings.Contains(string(r.Body), tc.says) || str(r.JSON, "resourceType") != "OperationOutcome" {
-			t.Errorf("%s %s: %d %.300s, want %d saying %q", tc.method, tc.path, r.Status, r.Body, tc.status, tc.says)
-		}
-	}
+	wantRefused(t, ts, []refusal{
+		{http.MethodGet, "/fhir/Patient/$everything", "", http.StatusBadRequest, "_id"},
+		{http.MethodGet, "/fhir/Patient/$everything?_id=p1,nobody", "", http.StatusNotFound, "nobody"},
+		{http.MethodGet, "/fhir/Patient/$everything?_id=p1,no%20body", "", http.StatusBadRequest, "_id"},
+		{http.MethodGet, "/fhir/Patient/$everything?_id=" + strings.Join(many, ","), "", http.StatusBadRequest, "at most 100"},
+		{http.MethodGet, "/fhir/Patient/p1/$everything?_id=p2", "", http.StatusBadRequest, "_id"},
+		{http.MethodGet, "/fhir/Encounter/$everything", "", http.StatusNotFound, ""},
+		{http.MethodDelete, "/fhir/Patient/$everything?_id=p1", "", http.StatusMethodNotAllowed, ""},
+	})
 }
 
 // TestEverythingInOneBundle: without _count, $everything answers the whole
