@@ -124,6 +124,9 @@ func unquote(lit []byte) string {
 	inner := lit[1 : len(lit)-1]
 	for _, c := range inner {
 		if c == '\\' {
+			if s, ok := unquoteBody(inner); ok {
+				return s
+			}
 			var s string
 			json.Unmarshal(lit, &s)
 			return s

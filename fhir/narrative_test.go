@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -51,5 +52,23 @@ func TestNarrativeIssueLocation(t *testing.T) {
 	}
 	if len(p.Issues) != 1 || p.Issues[0].Expression[0] != "Bundle.entry[0].resource.text.div" || p.Issues[0].Code != IssueInvariant {
 		t.Errorf("issues %+v", p.Issues)
+	}
+}
+
+// unquote decodes JSON string literals as encoding/json does, escapes,
+// surrogate pairs, lone surrogates and invalid UTF-8 included.
+func TestUnquote(t *testing.T) {
+	for _, lit := range []string{
+		`""`, `"plain"`, `"<div xmlns=\"http://www.w3.org/1999/xhtml\">a \/ b</div>"`,
+		`"tab\there\nline\r\f\b\\"`, `"\u00e9t\u00E9"`, `"\ud83d\ude00 smile"`, `"lone \ud83d here"`, `"lone \ude00"`,
+		`"high \ud83d\u0041"`, "\"caf\xc3\xa9\"", "\"bad \xff byte \\n\"", `"\u0000nul"`,
+	} {
+		var want string
+		if err := json.Unmarshal([]byte(lit), &want); err != nil {
+			t.Fatalf("%s: %v", lit, err)
+		}
+		if got := unquote([]byte(lit)); got != want {
+			t.Errorf("unquote(%s) = %q, want %q", lit, got, want)
+		}
 	}
 }
